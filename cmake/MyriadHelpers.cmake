@@ -1,0 +1,27 @@
+# Warnings for our own targets only (third-party headers come in as system includes).
+add_library(myriad_warnings INTERFACE)
+target_compile_options(myriad_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough
+  # GCC 12 misreports Asio's awaitable frame allocator (operator new/delete pair).
+  -Wno-mismatched-new-delete
+  $<$<BOOL:${MYRIAD_WERROR}>:-Werror>)
+
+# Adds one gtest executable per test file; the file's suffix is its CTest label:
+#   *_test.cpp (pure, in-process; real sockets on loopback allowed),
+#   *_pgtest.cpp (real PostgreSQL), *_redistest.cpp (real Redis).
+function(myriad_add_gtests root)
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${root}/*_test.cpp ${root}/*_pgtest.cpp ${root}/*_redistest.cpp)
+  foreach(file IN LISTS files)
+    get_filename_component(name ${file} NAME_WE)
+    file(RELATIVE_PATH rel ${CMAKE_CURRENT_SOURCE_DIR} ${file})
+    get_filename_component(dir ${rel} DIRECTORY)
+    string(REPLACE "/" "_" prefix "${dir}")
+    set(target "${prefix}_${name}")
+    add_executable(${target} ${file})
+    target_link_libraries(${target} PRIVATE myriad_objs myriad_test_support myriad_warnings GTest::gtest GTest::gmock GTest::gtest_main)
+    string(REGEX MATCH "_(test|pgtest|redistest)$" suffix "${name}")
+    string(SUBSTRING "${suffix}" 1 -1 label)
+    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${label} TIMEOUT 300)
+  endforeach()
+endfunction()

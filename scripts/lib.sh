@@ -1,0 +1,91 @@
+# Shared helpers for scripts/*.sh. Source it; it does nothing on its own.
+# shellcheck shell=bash
+
+MYRIAD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export MYRIAD_ROOT
+
+# ccache keys on absolute paths and, with -g, on the working directory. Relative keys let a
+# second checkout (CI clones the repo into another folder) reuse this machine's cache; the
+# cost is that debug info from a cache hit names the first checkout's paths.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$MYRIAD_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
+
+log() { printf '==> %s\n' "$*"; }
+warn() { printf '%s: warning: %s\n' "${0##*/}" "$*" >&2; }
+die() {
+  printf '%s: error: %s\n' "${0##*/}" "$*" >&2
+  exit 1
+}
+
+# `trap report_failure EXIT` in a script that sets `step=...` as it goes: a non-zero exit
+# then ends with one line naming the step that failed.
+step=start
+report_failure() {
+  local rc=$?
+  if [[ $rc -ne 0 ]]; then
+    log "${0##*/}: FAILED at step '$step' (exit $rc)"
+  fi
+}
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [[ $EUID -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    die "need root for: $*; run as root or install sudo"
+  fi
+}
+
+# Raises the soft open-files limit to the hard limit (the server needs one fd per
+# connection). "unlimited" hard limits are capped at the kernel's fs.nr_open.
+raise_nofile() {
+  local hard
+  hard="$(ulimit -Hn)"
+  if [[ $hard == unlimited ]]; then
+    hard="$(cat /proc/sys/fs/nr_open 2>/dev/null || echo 1048576)"
+  fi
+  if [[ "$(ulimit -Sn)" != "$hard" ]]; then
+    ulimit -Sn "$hard" 2>/dev/null || warn "could not raise the open-files limit to $hard (now $(ulimit -Sn))"
+  fi
+}
+
+# Configures a CMake preset unless build/<preset> already holds a configured tree of this
+# checkout, configured since CMakePresets.json last changed (the stamp file records when).
+# Later changes to CMakeLists.txt are picked up by the build itself.
+configure_preset() {
+  local preset="$1" dir="$MYRIAD_ROOT/build/$1" home="" reason="" fresh=()
+  local stamp="$dir/.configured" cache="$dir/CMakeCache.txt"
+  if [[ -f $cache ]]; then
+    home="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")"
+  fi
+  if [[ ! -f $cache ]]; then
+    reason="not configured yet"
+  elif [[ $home != "$MYRIAD_ROOT" ]]; then
+    reason="build tree of another checkout: $home"
+    fresh=(--fresh)
+  elif [[ ! -f $dir/build.ninja ]]; then
+    reason="earlier configure did not finish"
+  elif [[ $MYRIAD_ROOT/CMakePresets.json -nt $stamp && $MYRIAD_ROOT/CMakePresets.json -nt $cache ]]; then
+    reason="CMakePresets.json changed"
+  else
+    return 0
+  fi
+  log "cmake --preset $preset${fresh:+ --fresh} ($reason)"
+  (cd "$MYRIAD_ROOT" && cmake --preset "$preset" "${fresh[@]}")
+  touch "$stamp"
+}
+
+build_preset() {
+  log "cmake --build --preset $1"
+  (cd "$MYRIAD_ROOT" && cmake --build --preset "$1")
+}
+
+# Installs the named package groups (scripts/deps.sh) unless MYRIAD_SKIP_DEPS=1.
+ensure_deps() {
+  if [[ ${MYRIAD_SKIP_DEPS:-0} == 1 ]]; then
+    return 0
+  fi
+  bash "$MYRIAD_ROOT/scripts/deps.sh" "$@"
+}

@@ -1,0 +1,139 @@
+#include "http/request_parser.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <optional>
+
+#include "http/request.hpp"
+
+namespace myriad::http {
+namespace beast_http = boost::beast::http;
+using boost::beast::error_code;
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i] >= 'A' && a[i] <= 'Z' ? static_cast<char>(a[i] + 32) : a[i];
+    char y = b[i] >= 'A' && b[i] <= 'Z' ? static_cast<char>(b[i] + 32) : b[i];
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// Receives Beast's callbacks and copies the parts into the Request being built.
+class Callbacks final : public beast_http::basic_parser<true> {
+ public:
+  Request* request = nullptr;
+  bool expect_continue = false;
+
+ private:
+  void on_request_impl(beast_http::verb, boost::beast::string_view method_str,
+                       boost::beast::string_view target, int version, error_code& ec) override {
+    if (version != 10 && version != 11) {
+      ec = beast_http::error::bad_version;
+      return;
+    }
+    std::string_view method{method_str.data(), method_str.size()};
+    request->SetMethod(MethodFromString(method), method);
+    request->SetTarget({target.data(), target.size()});
+    request->SetVersion(static_cast<unsigned>(version));
+  }
+  void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
+    ec = beast_http::error::bad_method;  // Unreachable: this is a request parser.
+  }
+  void on_field_impl(beast_http::field, boost::beast::string_view name,
+                     boost::beast::string_view value, error_code&) override {
+    // Fields after the header are chunked trailers; merging them would let a trailer add
+    // an Authorization or X-Request-ID the header never had (RFC 9110 6.5.1).
+    if (is_header_done()) return;
+    std::string_view n{name.data(), name.size()};
+    std::string_view v{value.data(), value.size()};
+    if (EqualsIgnoreCase(n, "expect") && EqualsIgnoreCase(v, "100-continue")) {
+      expect_continue = true;
+    }
+    request->AddHeader(n, v);
+  }
+  void on_header_impl(error_code&) override { request->SetKeepAlive(keep_alive()); }
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(boost::beast::string_view body, error_code&) override {
+    request->AppendBody({body.data(), body.size()});
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
+                                 error_code&) override {
+    request->AppendBody({body.data(), body.size()});
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+};
+
+ParseError Classify(const error_code& ec) {
+  if (ec == beast_http::error::header_limit) return ParseError::kHeadersTooLarge;
+  if (ec == beast_http::error::body_limit) return ParseError::kBodyTooLarge;
+  if (ec == beast_http::error::bad_version) return ParseError::kVersion;
+  return ParseError::kMalformed;
+}
+
+}  // namespace
+
+struct RequestParser::Impl {
+  std::optional<Callbacks> parser;
+};
+
+RequestParser::RequestParser(Limits limits) : limits_(limits), impl_(std::make_unique<Impl>()) {
+  Reset();
+}
+
+RequestParser::~RequestParser() = default;
+
+void RequestParser::Reset() {
+  impl_->parser.emplace();
+  auto& p = *impl_->parser;
+  p.eager(true);
+  p.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+  p.body_limit(limits_.max_body_bytes);
+}
+
+bool RequestParser::HeaderDone() const { return impl_->parser->is_header_done(); }
+
+bool RequestParser::ExpectsContinue() const {
+  const auto& p = *impl_->parser;
+  return p.expect_continue && p.is_header_done() && !p.is_done();
+}
+
+RequestParser::Result RequestParser::Parse(std::string_view data, Request& request) {
+  auto& p = *impl_->parser;
+  if (!p.is_header_done() && p.request == nullptr) request.Clear();
+  p.request = &request;
+
+  Result result;
+  while (!data.empty() && !p.is_done()) {
+    error_code ec;
+    std::size_t n = p.put(boost::asio::const_buffer(data.data(), data.size()), ec);
+    result.consumed += n;
+    data.remove_prefix(n);
+    if (ec == beast_http::error::need_more) {
+      // Also after the header: an endless chunk-size line or trailer section is held
+      // unconsumed just like an endless header.
+      if (data.size() >= limits_.max_header_bytes) {
+        result.status = Status::kError;
+        result.error = ParseError::kHeadersTooLarge;
+      }
+      return result;
+    }
+    if (ec) {
+      result.status = Status::kError;
+      result.error = Classify(ec);
+      return result;
+    }
+    if (n == 0) break;
+  }
+  result.status = p.is_done() ? Status::kComplete : Status::kNeedMore;
+  return result;
+}
+
+}  // namespace myriad::http

@@ -1,0 +1,39 @@
+// Wires the subcommands; each command's work lives in src/app/.
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+
+#include "app/serve_command.hpp"
+#include "config/settings.hpp"
+#include "core/build_info.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Myriad: a user-accounts service.", "myriad"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+
+  myriad::config::ServeSettings serve_settings;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API server.");
+  myriad::config::AddServeOptions(*serve, serve_settings);
+
+  auto* version = app.add_subcommand("version", "Print the version and build information.");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*version) {
+    const auto& build = myriad::core::GetBuildInfo();
+    fmt::print("myriad {} (commit {}, {}, {})\n", build.version, build.commit, build.compiler,
+               build.build_type);
+    return 0;
+  }
+  try {
+    return myriad::app::RunServe(serve_settings);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "myriad serve: {}\n", e.what());
+    return 1;
+  }
+}
