@@ -7,7 +7,7 @@
 #include "config/settings.hpp"
 #include "core/build_info.hpp"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Myriad: a user-accounts service.", "myriad"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
@@ -30,10 +30,13 @@ int main(int argc, char** argv) {
                build.build_type);
     return 0;
   }
-  try {
-    return myriad::app::RunServe(serve_settings);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "myriad serve: {}\n", e.what());
-    return 1;
-  }
+  return myriad::app::RunServe(serve_settings);
+} catch (const std::exception& e) {
+  // Start-up errors that escape a command end here with a message and a non-zero exit
+  // rather than an abort.
+  fmt::print(stderr, "myriad: {}\n", e.what());
+  return 1;
+} catch (...) {
+  fmt::print(stderr, "myriad: unknown error\n");
+  return 1;
 }

@@ -28,7 +28,7 @@ http::ServerOptions ToServerOptions(const config::ServeSettings& s) {
   http::ServerOptions o;
   o.host = s.listen.host;
   o.port = s.listen.port;
-  o.threads = s.threads != 0 ? s.threads : std::max(1u, std::thread::hardware_concurrency());
+  o.threads = s.threads != 0 ? s.threads : std::max(1U, std::thread::hardware_concurrency());
   o.max_connections = s.max_connections;
   o.max_concurrency = s.max_concurrency;
   o.max_header_bytes = s.max_header_bytes;
@@ -86,6 +86,12 @@ int RunServe(const config::ServeSettings& settings) {
     return 1;
   }
 
+  // Signals are claimed before the listeners open: a SIGTERM that arrives as soon as the
+  // port answers must drain, not kill.
+  boost::asio::io_context signals_ctx(1);
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
+  std::promise<void> first_signal;
+
   const auto options = ToServerOptions(settings);
   http::Server server(options, routes, registry, access_log.get());
   try {
@@ -99,9 +105,6 @@ int RunServe(const config::ServeSettings& settings) {
                build.version, HostForUrl(options.host), server.port(), options.threads,
                options.max_connections);
 
-  boost::asio::io_context signals_ctx(1);
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
-  std::promise<void> first_signal;
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: draining (up to {} ms); a second signal exits at once", signo,

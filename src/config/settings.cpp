@@ -10,7 +10,6 @@
 #include <charconv>
 #include <functional>
 #include <limits>
-#include <ranges>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -385,7 +384,8 @@ ListenAddress ParseListenAddress(const std::string& text) {
 std::string FormatDuration(milliseconds duration) {
   const auto count = duration.count();
   if (count != 0) {
-    for (const Unit& unit : std::views::reverse(kDurationUnits)) {
+    for (auto it = kDurationUnits.rbegin(); it != kDurationUnits.rend(); ++it) {
+      const Unit& unit = *it;
       const auto factor = static_cast<milliseconds::rep>(unit.factor);
       if (!unit.suffix.empty() && count % factor == 0) {
         return std::to_string(count / factor) + std::string(unit.suffix);

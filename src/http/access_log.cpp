@@ -6,7 +6,7 @@
 namespace myriad::http {
 
 void AppendJsonEscaped(std::string_view text, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   for (char c : text) {
     auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {

@@ -1,18 +1,17 @@
 #include "http/request_id.hpp"
 
+#include <algorithm>
+#include <array>
 #include <random>
 
 namespace myriad::http {
 
 bool IsAcceptableRequestId(std::string_view id) {
   if (id.empty() || id.size() > kMaxRequestIdLength) return false;
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == ':' || c == '/' || c == '+' || c == '=' || c == '@' ||
-              c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == ':' || c == '/' || c == '+' || c == '=' || c == '@' || c == '-';
+  });
 }
 
 RequestIdGenerator::RequestIdGenerator() {
@@ -21,12 +20,12 @@ RequestIdGenerator::RequestIdGenerator() {
 }
 
 void RequestIdGenerator::Next(std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  static constexpr std::string_view kHex = "0123456789abcdef";
   out.resize(32);
-  std::uint64_t parts[2] = {prefix_, ++counter_};
-  for (int p = 0; p < 2; ++p) {
-    for (int i = 0; i < 16; ++i) {
-      out[p * 16 + i] = kHex[(parts[p] >> (60 - 4 * i)) & 0xF];
+  const std::array<std::uint64_t, 2> parts = {prefix_, ++counter_};
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    for (std::size_t i = 0; i < 16; ++i) {
+      out[p * 16 + i] = kHex[(parts[p] >> (60 - 4 * i)) & 0xFU];
     }
   }
 }

@@ -30,7 +30,7 @@ class Callbacks final : public beast_http::basic_parser<true> {
   bool expect_continue = false;
 
  private:
-  void on_request_impl(beast_http::verb, boost::beast::string_view method_str,
+  void on_request_impl(beast_http::verb /*verb*/, boost::beast::string_view method_str,
                        boost::beast::string_view target, int version, error_code& ec) override {
     if (version != 10 && version != 11) {
       ec = beast_http::error::bad_version;
@@ -41,11 +41,12 @@ class Callbacks final : public beast_http::basic_parser<true> {
     request->SetTarget({target.data(), target.size()});
     request->SetVersion(static_cast<unsigned>(version));
   }
-  void on_response_impl(int, boost::beast::string_view, int, error_code& ec) override {
+  void on_response_impl(int /*code*/, boost::beast::string_view /*reason*/, int /*version*/,
+                        error_code& ec) override {
     ec = beast_http::error::bad_method;  // Unreachable: this is a request parser.
   }
-  void on_field_impl(beast_http::field, boost::beast::string_view name,
-                     boost::beast::string_view value, error_code&) override {
+  void on_field_impl(beast_http::field /*field*/, boost::beast::string_view name,
+                     boost::beast::string_view value, error_code& /*ec*/) override {
     // Fields after the header are chunked trailers; merging them would let a trailer add
     // an Authorization or X-Request-ID the header never had (RFC 9110 6.5.1).
     if (is_header_done()) return;
@@ -56,19 +57,21 @@ class Callbacks final : public beast_http::basic_parser<true> {
     }
     request->AddHeader(n, v);
   }
-  void on_header_impl(error_code&) override { request->SetKeepAlive(keep_alive()); }
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
-  std::size_t on_body_impl(boost::beast::string_view body, error_code&) override {
+  void on_header_impl(error_code& /*ec*/) override { request->SetKeepAlive(keep_alive()); }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& /*length*/,
+                         error_code& /*ec*/) override {}
+  std::size_t on_body_impl(boost::beast::string_view body, error_code& /*ec*/) override {
     request->AppendBody({body.data(), body.size()});
     return body.size();
   }
-  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view, error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view body,
-                                 error_code&) override {
+  void on_chunk_header_impl(std::uint64_t /*size*/, boost::beast::string_view /*extensions*/,
+                            error_code& /*ec*/) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t /*remain*/, boost::beast::string_view body,
+                                 error_code& /*ec*/) override {
     request->AppendBody({body.data(), body.size()});
     return body.size();
   }
-  void on_finish_impl(error_code&) override {}
+  void on_finish_impl(error_code& /*ec*/) override {}
 };
 
 ParseError Classify(const error_code& ec) {
@@ -112,6 +115,9 @@ RequestParser::Result RequestParser::Parse(std::string_view data, Request& reque
 
   Result result;
   while (!data.empty() && !p.is_done()) {
+    // Beast asserts that a chunked body resumes with at least 5 bytes (it re-reads the last
+    // chunk line it left unconsumed); fewer can never finish one ("0\r\n\r\n"), so wait.
+    if (p.is_header_done() && p.chunked() && data.size() < 5) break;
     error_code ec;
     std::size_t n = p.put(boost::asio::const_buffer(data.data(), data.size()), ec);
     result.consumed += n;

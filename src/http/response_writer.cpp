@@ -1,5 +1,6 @@
 #include "http/response_writer.hpp"
 
+#include <array>
 #include <charconv>
 #include <ctime>
 
@@ -10,9 +11,9 @@ namespace myriad::http {
 namespace {
 
 void AppendNumber(std::string& out, std::size_t value) {
-  char digits[24];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), value);
-  out.append(digits, end);
+  std::array<char, 24> digits{};
+  auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  out.append(digits.data(), result.ptr);
 }
 
 }  // namespace
@@ -56,12 +57,12 @@ std::string_view DateCache::Get() {
   long long now = core::WallClockSeconds();
   if (now != second_) {
     second_ = now;
-    std::time_t t = static_cast<std::time_t>(now);
+    auto t = static_cast<std::time_t>(now);
     std::tm tm{};
     gmtime_r(&t, &tm);
-    size_ = std::strftime(text_, sizeof(text_), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    size_ = std::strftime(text_.data(), text_.size(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   }
-  return {text_, size_};
+  return {text_.data(), size_};
 }
 
 }  // namespace myriad::http

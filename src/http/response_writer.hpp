@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -30,7 +31,7 @@ class DateCache {
 
  private:
   long long second_ = -1;
-  char text_[32] = {};
+  std::array<char, 32> text_{};
   std::size_t size_ = 0;
 };
 

@@ -33,8 +33,8 @@ class Router {
 
   Router();
   ~Router();
-  Router(Router&&) noexcept;
-  Router& operator=(Router&&) noexcept;
+  Router(Router&& other) noexcept;
+  Router& operator=(Router&& other) noexcept;
 
   /// Registers a handler slot for method + pattern and returns its slot number (slots are
   /// numbered 0, 1, 2... in registration order). Throws std::invalid_argument for a

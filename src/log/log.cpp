@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <stdexcept>
 
 namespace myriad::log {
@@ -16,9 +17,9 @@ namespace {
 // message contains (peer-supplied text can end up in a message).
 class JsonEscapedPayload final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&,
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
               spdlog::memory_buf_t& dest) override {
-    static constexpr char kHex[] = "0123456789abcdef";
+    static constexpr std::string_view kHex = "0123456789abcdef";
     for (char c : msg.payload) {
       switch (c) {
         case '"':
@@ -38,8 +39,9 @@ class JsonEscapedPayload final : public spdlog::custom_flag_formatter {
           break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
-            const char esc[6] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xF], kHex[c & 0xF]};
-            dest.append(esc, esc + 6);
+            const std::array<char, 6> esc = {'\\',         'u', '0', '0', kHex[(c >> 4) & 0xF],
+                                             kHex[c & 0xF]};
+            dest.append(esc.data(), esc.data() + esc.size());
           } else {
             dest.push_back(c);
           }

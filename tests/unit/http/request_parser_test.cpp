@@ -357,6 +357,21 @@ TEST(RequestParserTest, ChunkedRequestSplitInPiecesOfEverySize) {
   }
 }
 
+TEST(RequestParserTest, EmptyChunkedBodyByteByByte) {
+  // Found by the fuzzer: "0\r\n" then one more byte made Beast assert (n >= 5) and abort.
+  for (const char* tail : {"0\r\n\r\n", "0\r\nX-T: 1\r\n\r\n", "0;ext\r\n\r\n"}) {
+    const std::string wire =
+        std::string("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n") + tail;
+    RequestParser parser(kLimits);
+    Request r;
+    Fed f = FeedInPieces(parser, r, wire, 1);
+    ASSERT_TRUE(IsComplete(f.last, f.last.consumed)) << tail;
+    EXPECT_EQ(f.fed, wire.size()) << tail;
+    EXPECT_EQ(f.left_over, 0u) << tail;
+    EXPECT_EQ(r.body(), "") << tail;
+  }
+}
+
 TEST(RequestParserTest, EmptyInputNeedsMore) {
   RequestParser parser(kLimits);
   Request r;

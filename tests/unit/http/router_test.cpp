@@ -98,6 +98,24 @@ TEST(RouterTest, FindWithoutRequestStillMatchesParameters) {
   EXPECT_EQ(m.slot, slot);
 }
 
+// Disabled: crashes under ASan today (heap-use-after-free in PercentDecode, router.cpp
+// Find). The server calls Find(request.path(), &request): the captured values point into
+// the request's own storage, which the first AddParam can reallocate before the second
+// value is decoded. Found by fuzz/http_request_fuzz.cpp.
+TEST(RouterTest, DISABLED_BindsParametersFromTheRequestsOwnPath) {
+  Router router;
+  router.Add(Method::kGet, "/a/{first}/b/{second}");
+  for (std::size_t n = 1; n <= 64; ++n) {
+    const std::string first(n, 'x');
+    const std::string second(n, 'y');
+    Request request;
+    request.SetTarget("/a/" + first + "/b/" + second);
+    ASSERT_EQ(router.Find(Method::kGet, request.path(), &request).outcome, Outcome::kFound);
+    EXPECT_EQ(request.Param("first"), first);
+    EXPECT_EQ(request.Param("second"), second);
+  }
+}
+
 TEST(RouterTest, LiteralBeatsParameterAtTheSameDepth) {
   Router router;
   const std::size_t by_id = router.Add(Method::kGet, "/api/users/{id}");
