@@ -131,13 +131,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Request request;
   std::string pending;  // what the connection holds: unconsumed bytes, then each new read
   std::size_t fed = 0;
+  // Like the server: answer every request already buffered before reading again.
+  bool read = true;
   for (int answered = 0; answered < kMaxRequests;) {
-    if (fed < input.size()) {
+    if (read) {
+      if (fed == input.size()) break;  // the client stopped sending
       const std::size_t n = std::min(step, input.size() - fed);
       pending.append(input.substr(fed, n));
       fed += n;
-    } else if (pending.empty()) {
-      break;
     }
     const RequestParser::Result result = parser.Parse(pending, request);
     FUZZ_CHECK(result.consumed <= pending.size());
@@ -148,7 +149,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(result.error == myriad::http::ParseError::kNone);
       // The server caps its read buffer on this promise (request_parser.hpp).
       FUZZ_CHECK(pending.size() < kLimits.max_header_bytes);
-      if (fed == input.size()) break;  // the client stopped sending mid-request
+      read = true;
       continue;
     }
     if (result.status == RequestParser::Status::kError) {
@@ -160,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Exercise(request);
     parser.Reset();
     ++answered;
+    read = pending.empty();
   }
   return 0;
 }

@@ -20,6 +20,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 std::string_view Request::path() const {
   std::string_view t = target();
+  // Absolute-form ("http://host/a?b", RFC 9112 3.2.2) names the same resource as "/a?b".
+  if (!t.empty() && t.front() != '/') {
+    auto scheme_end = t.find("://");
+    if (scheme_end != std::string_view::npos) {
+      auto slash = t.find_first_of("/?", scheme_end + 3);
+      if (slash == std::string_view::npos || t[slash] == '?') return "/";
+      t.remove_prefix(slash);
+    }
+  }
   return t.substr(0, t.find('?'));
 }
 

@@ -1,5 +1,6 @@
 #include "http/request_parser.hpp"
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -28,11 +29,16 @@ class Callbacks final : public beast_http::basic_parser<true> {
  public:
   Request* request = nullptr;
   bool expect_continue = false;
+  bool unsupported_version = false;
+  bool transfer_encoding = false;
+  // Header bytes held over earlier calls while the header was incomplete.
+  std::size_t header_bytes = 0;
 
  private:
   void on_request_impl(beast_http::verb /*verb*/, boost::beast::string_view method_str,
                        boost::beast::string_view target, int version, error_code& ec) override {
     if (version != 10 && version != 11) {
+      unsupported_version = true;
       ec = beast_http::error::bad_version;
       return;
     }
@@ -52,12 +58,23 @@ class Callbacks final : public beast_http::basic_parser<true> {
     if (is_header_done()) return;
     std::string_view n{name.data(), name.size()};
     std::string_view v{value.data(), value.size()};
-    if (EqualsIgnoreCase(n, "expect") && EqualsIgnoreCase(v, "100-continue")) {
+    // HTTP/1.0 clients never wait for 100 Continue (RFC 9110 10.1.1).
+    if (EqualsIgnoreCase(n, "expect") && EqualsIgnoreCase(v, "100-continue") &&
+        request->version() >= 11) {
       expect_continue = true;
     }
+    if (EqualsIgnoreCase(n, "transfer-encoding")) transfer_encoding = true;
     request->AddHeader(n, v);
   }
-  void on_header_impl(error_code& /*ec*/) override { request->SetKeepAlive(keep_alive()); }
+  void on_header_impl(error_code& ec) override {
+    // A Transfer-Encoding that does not end in chunked leaves the body length unknown;
+    // reading on would parse the body as the next request (smuggling, RFC 9112 6.3).
+    if (transfer_encoding && !chunked()) {
+      ec = beast_http::error::bad_transfer_encoding;
+      return;
+    }
+    request->SetKeepAlive(keep_alive());
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& /*length*/,
                          error_code& /*ec*/) override {}
   std::size_t on_body_impl(boost::beast::string_view body, error_code& /*ec*/) override {
@@ -74,10 +91,29 @@ class Callbacks final : public beast_http::basic_parser<true> {
   void on_finish_impl(error_code& /*ec*/) override {}
 };
 
-ParseError Classify(const error_code& ec) {
+// True when the request line ends in a well-formed "HTTP/d.d" (whatever the digits).
+bool HasWellFormedVersion(std::string_view data) {
+  auto eol = data.find('\n');
+  if (eol == std::string_view::npos) return false;
+  std::string_view line = data.substr(0, eol);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // Exactly "method SP target SP version": "GET /a b HTTP/1.1" is garbled, not 505.
+  if (line.size() < 9 || std::count(line.begin(), line.end(), ' ') != 2) return false;
+  std::string_view v = line.substr(line.size() - 9);
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return v[0] == ' ' && v.substr(1, 5) == "HTTP/" && digit(v[6]) && v[7] == '.' && digit(v[8]);
+}
+
+// `data` is what the failed put() was given: the request line, when the header was not
+// done yet.
+ParseError Classify(const error_code& ec, const Callbacks& parser, std::string_view data) {
   if (ec == beast_http::error::header_limit) return ParseError::kHeadersTooLarge;
   if (ec == beast_http::error::body_limit) return ParseError::kBodyTooLarge;
-  if (ec == beast_http::error::bad_version) return ParseError::kVersion;
+  // A well-formed version we do not speak is 505; a garbled request line is 400.
+  if (ec == beast_http::error::bad_version &&
+      (parser.unsupported_version || HasWellFormedVersion(data))) {
+    return ParseError::kVersion;
+  }
   return ParseError::kMalformed;
 }
 
@@ -118,8 +154,19 @@ RequestParser::Result RequestParser::Parse(std::string_view data, Request& reque
     // Beast asserts that a chunked body resumes with at least 5 bytes (it re-reads the last
     // chunk line it left unconsumed); fewer can never finish one ("0\r\n\r\n"), so wait.
     if (p.is_header_done() && p.chunked() && data.size() < 5) break;
+    const bool header_was_done = p.is_header_done();
+    if (!header_was_done) {
+      // The limit holds for the whole header, however many reads it arrives in.
+      if (p.header_bytes >= limits_.max_header_bytes) {
+        result.status = Status::kError;
+        result.error = ParseError::kHeadersTooLarge;
+        return result;
+      }
+      p.header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes - p.header_bytes));
+    }
     error_code ec;
     std::size_t n = p.put(boost::asio::const_buffer(data.data(), data.size()), ec);
+    if (!header_was_done && !p.is_header_done()) p.header_bytes += n;
     result.consumed += n;
     data.remove_prefix(n);
     if (ec == beast_http::error::need_more) {
@@ -133,7 +180,7 @@ RequestParser::Result RequestParser::Parse(std::string_view data, Request& reque
     }
     if (ec) {
       result.status = Status::kError;
-      result.error = Classify(ec);
+      result.error = Classify(ec, p, data);
       return result;
     }
     if (n == 0) break;

@@ -162,16 +162,20 @@ Router::Match Router::Find(Method method, std::string_view path, Request* reques
     match.allow = AllowList(node->slots);
     return match;
   }
+  // Decode every value before binding any: the captured views may point into the
+  // request's own storage, which binding appends to (and may move).
+  std::array<std::string, kMaxParams> decoded;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!PercentDecode(params[i].value, decoded[i])) {
+      // A malformed escape cannot name any resource.
+      match.outcome = Outcome::kNotFound;
+      return match;
+    }
+  }
   if (request != nullptr) {
     request->ClearParams();
-    std::string decoded;
     for (std::size_t i = 0; i < count; ++i) {
-      if (!PercentDecode(params[i].value, decoded)) {
-        // A malformed escape cannot name any resource.
-        match.outcome = Outcome::kNotFound;
-        return match;
-      }
-      request->AddParam(params[i].name, decoded);
+      request->AddParam(params[i].name, decoded[i]);
     }
   }
   match.outcome = Outcome::kFound;
