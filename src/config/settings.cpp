@@ -384,8 +384,9 @@ ListenAddress ParseListenAddress(const std::string& text) {
 std::string FormatDuration(milliseconds duration) {
   const auto count = duration.count();
   if (count != 0) {
-    for (auto it = kDurationUnits.rbegin(); it != kDurationUnits.rend(); ++it) {
-      const Unit& unit = *it;
+    // Largest unit first, so 120000 ms prints as "2m".
+    for (std::size_t i = kDurationUnits.size(); i-- > 0;) {
+      const Unit& unit = kDurationUnits[i];
       const auto factor = static_cast<milliseconds::rep>(unit.factor);
       if (!unit.suffix.empty() && count % factor == 0) {
         return std::to_string(count / factor) + std::string(unit.suffix);

@@ -507,7 +507,9 @@ asio::awaitable<void> ServerAccess::Session(Server& server, Worker& w, tcp::sock
       }
       end += n;
     }
-    if (lingering) co_await LingeringClose(conn);
+    if (lingering) {
+      co_await LingeringClose(conn);
+    }
   } catch (const std::exception& e) {
     spdlog::error("connection from {} failed: {}", conn.peer, e.what());
   }
