@@ -22,6 +22,13 @@ function(myriad_add_gtests root)
     target_link_libraries(${target} PRIVATE myriad_objs myriad_test_support myriad_warnings GTest::gtest GTest::gmock GTest::gtest_main)
     string(REGEX MATCH "_(test|pgtest|redistest)$" suffix "${name}")
     string(SUBSTRING "${suffix}" 1 -1 label)
-    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS ${label} TIMEOUT 300)
+    set(properties LABELS ${label} TIMEOUT 300)
+    if(label STREQUAL "pgtest")
+      # A running PostgreSQL: the `postgres` fixture of tests/CMakeLists.txt starts it in
+      # <build>/pgtest; support/pg_support.hpp's TestDatabaseUrl() reads its URL from there.
+      list(APPEND properties FIXTURES_REQUIRED postgres
+           ENVIRONMENT "MYRIAD_PGTEST_DIR=${CMAKE_BINARY_DIR}/pgtest")
+    endif()
+    gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
   endforeach()
 endfunction()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Myriad needs, by group, skipping what is already there.
 #
-#   scripts/deps.sh [group...]     groups: build (default), test, bench, all
+#   scripts/deps.sh [group...]     groups: build (default), test, bench, db, all
 #
 # Fast when everything is present (one dpkg-query). Otherwise: apt-get update once, then
 # apt-get install --no-install-recommends of the missing packages, with services kept from
@@ -14,9 +14,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ---------------------------------------------------------------------------------------
 # Package lists: the one place to add a dependency. Libraries and tools needed to compile
 # go in build (e.g. libpq-dev, libhiredis-dev); servers and tools the tests run go in test
-# (e.g. postgresql-15, redis-server); load-test tools go in bench.
+# (e.g. redis-server); load-test tools go in bench; the PostgreSQL server for scripts/pg.sh
+# goes in db.
 PKGS_build=(
   cmake ninja-build ccache g++ pkg-config
+  libpq-dev # src/db and the pgtests (also in db)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -30,7 +32,11 @@ PKGS_test=(
 PKGS_bench=(
   wrk nginx-light apache2-utils procps
 )
-GROUPS_ALL=(build test bench)
+PKGS_db=(
+  postgresql-15 libpq-dev # scripts/pg.sh: server, contrib (pg_trgm, pg_stat_statements), libpq
+  iproute2                # ss: scripts/pg.sh looks for a free port
+)
+GROUPS_ALL=(build test bench db)
 # ---------------------------------------------------------------------------------------
 
 usage() {
@@ -47,7 +53,7 @@ add_group() {
 wanted=()
 for group in "${groups[@]}"; do
   case "$group" in
-    build | test | bench) add_group "$group" ;;
+    build | test | bench | db) add_group "$group" ;;
     all) for g in "${GROUPS_ALL[@]}"; do add_group "$g"; done ;;
     -h | --help) usage ;;
     *)

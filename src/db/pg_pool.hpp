@@ -1,0 +1,76 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "db/pg_connection.hpp"
+
+namespace myriad::db {
+
+struct PoolOptions {
+  ConnectOptions connect;
+  /// Connections kept open once opened.
+  std::size_t size = 4;
+  /// Extra connections opened when every connection's pipeline is full; each is closed
+  /// as soon as it has nothing in flight and nobody waits.
+  std::size_t max_overflow = 0;
+  /// Queries pipelined on one connection before the pool prefers another one.
+  std::size_t max_pipeline_depth = 32;
+  /// Waiting longer than this for room on a connection gives kPoolExhausted.
+  std::chrono::milliseconds acquire_timeout{5'000};
+  std::chrono::milliseconds connect_timeout{5'000};
+  /// A connection idle for longer than this runs `SELECT 1` before it is used again.
+  std::chrono::milliseconds pre_ping_after{30'000};
+  /// After a failed connect no new attempt is made for min(max, min * 2^failures), with
+  /// up to half of it added at random so that many processes do not retry in step.
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5'000};
+};
+
+/// Connections of one io thread: create, use and destroy it on the thread that runs
+/// `executor` (no locks). Query() picks the open connection with the fewest queries in
+/// flight and pipelines onto it; it opens a connection when all are full (up to size +
+/// max_overflow), waits up to acquire_timeout for room otherwise, and drops connections
+/// that were lost or poisoned by a timeout, opening new ones with backoff and jitter.
+/// Errors: those of PgConnection::Query, plus kPoolExhausted, plus kConnection at once
+/// (no wait) while the server cannot be reached.
+class PgPool {
+ public:
+  using Clock = PgConnection::Clock;
+
+  PgPool(boost::asio::any_io_executor executor, PoolOptions options);
+  ~PgPool();
+  PgPool(const PgPool&) = delete;
+  PgPool& operator=(const PgPool&) = delete;
+
+  /// As PgConnection::Query: `sql` / `statement` must outlive the returned awaitable.
+  boost::asio::awaitable<DbResult<PgResult>> Query(std::string_view sql, Params params,
+                                                   Clock::time_point deadline);
+  boost::asio::awaitable<DbResult<PgResult>> Query(const Statement& statement, Params params,
+                                                   Clock::time_point deadline);
+
+  struct Stats {
+    std::size_t open = 0;        // usable connections
+    std::size_t connecting = 0;  // connects in progress
+    std::size_t in_use = 0;      // open connections with a query in flight
+    std::size_t overflow = 0;    // open connections beyond `size`
+    std::size_t waiters = 0;     // queries waiting for room
+    std::uint64_t connects = 0;  // successful connects, the first ones included
+    std::uint64_t connect_failures = 0;
+    std::uint64_t pre_pings = 0;  // SELECT 1 sent before reusing an idle connection
+    std::uint64_t pre_ping_failures = 0;
+  };
+  Stats stats() const;
+
+  struct Impl;  // defined in pg_pool.cpp
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace myriad::db

@@ -1,0 +1,247 @@
+// db::PgPool against a real PostgreSQL (support/pg_support.hpp).
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "db/pg_pool.hpp"
+#include "support/pg_support.hpp"
+
+namespace myriad::db {
+namespace {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "assertion failed: " << #cond; \
+      co_return;                                      \
+    }                                                 \
+  } while (false)
+
+std::string DescribeError(const DbError& e) {
+  return std::string(ToString(e.kind)) + " [" + e.sqlstate + "] " + e.message;
+}
+
+class PgPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The CTest fixture's cluster, or MYRIAD_DATABASE_URL: never skipped.
+    url_ = myriad::testing::TestDatabaseUrl();
+  }
+
+  void RunIo(std::function<asio::awaitable<void>(asio::any_io_executor)> body) {
+    asio::io_context ctx(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+    bool finished = false;
+    std::exception_ptr failure;
+    asio::co_spawn(ctx, body(ctx.get_executor()), [&](std::exception_ptr e) {
+      failure = e;
+      finished = true;
+    });
+    ctx.run_for(60s);
+    ASSERT_TRUE(finished) << "test coroutine did not finish within 60s";
+    if (failure) std::rethrow_exception(failure);
+  }
+
+  PoolOptions Options(std::size_t size, std::size_t overflow, std::size_t depth) const {
+    PoolOptions o;
+    o.connect.conninfo = url_;
+    o.size = size;
+    o.max_overflow = overflow;
+    o.max_pipeline_depth = depth;
+    return o;
+  }
+
+  static Clock::time_point Soon() { return Clock::now() + 10s; }
+
+  std::string url_;
+};
+
+// Runs `n` copies of `sql` at once through the pool; returns their results in order.
+asio::awaitable<std::vector<DbResult<PgResult>>> Concurrently(asio::any_io_executor ex,
+                                                              PgPool& pool, std::string sql,
+                                                              int n) {
+  std::vector<std::optional<DbResult<PgResult>>> slots(static_cast<std::size_t>(n));
+  int finished = 0;
+  asio::steady_timer done(ex, Clock::time_point::max());
+  for (int i = 0; i < n; ++i) {
+    asio::co_spawn(
+        ex,
+        [&, i]() -> asio::awaitable<void> {
+          slots[static_cast<std::size_t>(i)].emplace(
+              co_await pool.Query(sql, Params{}, Clock::now() + 10s));
+          if (++finished == n) done.cancel();
+        },
+        asio::detached);
+  }
+  boost::system::error_code ec;
+  if (finished < n) co_await done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  std::vector<DbResult<PgResult>> out;
+  for (auto& s : slots) out.push_back(std::move(*s));
+  co_return out;
+}
+
+TEST_F(PgPoolTest, PipelinesOntoFewConnections) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(2, 0, 64));
+    auto results = co_await Concurrently(ex, pool, "select pg_backend_pid()", 100);
+    std::set<std::int64_t> pids;
+    for (auto& r : results) {
+      CO_ASSERT_TRUE(r.has_value());
+      pids.insert(r->GetInt64(0, 0).value_or(0));
+    }
+    EXPECT_LE(pids.size(), 2U);
+    EXPECT_GE(pids.size(), 1U);
+    auto s = pool.stats();
+    EXPECT_LE(s.open, 2U);
+    EXPECT_EQ(s.waiters, 0U);
+    EXPECT_EQ(s.connect_failures, 0U);
+  });
+}
+
+TEST_F(PgPoolTest, ExhaustedPoolAnswersWithinTheAcquireTimeout) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = Options(1, 0, 1);
+    options.acquire_timeout = 300ms;
+    PgPool pool(ex, options);
+    std::optional<DbResult<PgResult>> holder;
+    asio::steady_timer holder_done(ex, Clock::time_point::max());
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          holder.emplace(co_await pool.Query("select pg_sleep(1.5)", Params{}, Soon()));
+          holder_done.cancel();
+        },
+        asio::detached);
+    asio::steady_timer pause(ex, 300ms);  // the holder has its connection by now
+    co_await pause.async_wait(asio::use_awaitable);
+    auto started = Clock::now();
+    auto blocked = co_await pool.Query("select 1", Params{}, Soon());
+    auto waited = Clock::now() - started;
+    CO_ASSERT_TRUE(!blocked.has_value());
+    EXPECT_EQ(blocked.error().kind, DbErrorKind::kPoolExhausted) << DescribeError(blocked.error());
+    EXPECT_GE(waited, 250ms);
+    EXPECT_LT(waited, 1s);
+    boost::system::error_code ec;
+    if (!holder) co_await holder_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    CO_ASSERT_TRUE(holder && holder->has_value());
+    auto after = co_await pool.Query("select 2", Params{}, Soon());
+    CO_ASSERT_TRUE(after.has_value());
+    EXPECT_EQ(after->GetInt64(0, 0).value_or(0), 2);
+  });
+}
+
+TEST_F(PgPoolTest, OverflowOpensExtraConnectionsAndClosesThem) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 2, 1));
+    auto warm = co_await pool.Query("select 1", Params{}, Soon());
+    CO_ASSERT_TRUE(warm.has_value());
+    auto results = co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.3)", 3);
+    std::set<std::int64_t> pids;
+    for (auto& r : results) {
+      CO_ASSERT_TRUE(r.has_value());
+      pids.insert(r->GetInt64(0, 0).value_or(0));
+    }
+    EXPECT_EQ(pids.size(), 3U) << "three sleeping queries at depth 1 need three connections";
+    auto s = pool.stats();
+    EXPECT_EQ(s.open, 1U) << "overflow connections close when idle";
+    EXPECT_EQ(s.overflow, 0U);
+    EXPECT_EQ(s.connects, 3U);
+  });
+}
+
+TEST_F(PgPoolTest, ReconnectsAfterTheServerDropsTheConnection) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 0, 8));
+    PgPool admin(ex, Options(1, 0, 8));
+    auto first = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(first.has_value());
+    auto pid = first->GetInt64(0, 0).value_or(0);
+    auto killed = co_await admin.Query("select pg_terminate_backend($1)", Params::Of(pid), Soon());
+    CO_ASSERT_TRUE(killed.has_value());
+    asio::steady_timer pause(ex, 200ms);  // let the pool's connection notice
+    co_await pause.async_wait(asio::use_awaitable);
+    auto second = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_NE(second->GetInt64(0, 0).value_or(pid), pid);
+    EXPECT_EQ(pool.stats().connects, 2U);
+  });
+}
+
+TEST_F(PgPoolTest, TimedOutQueryDoesNotLeaveAPoisonedConnection) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 0, 8));
+    auto first = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(first.has_value());
+    auto slow = co_await pool.Query("select pg_sleep(30)", Params{}, Clock::now() + 200ms);
+    CO_ASSERT_TRUE(!slow.has_value());
+    EXPECT_EQ(slow.error().kind, DbErrorKind::kTimeout);
+    auto next = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(next.has_value());
+    EXPECT_NE(next->GetInt64(0, 0).value_or(0), first->GetInt64(0, 0).value_or(0));
+  });
+}
+
+TEST_F(PgPoolTest, IdleConnectionsArePingedBeforeReuse) {
+  for (auto after : {std::chrono::milliseconds(0), std::chrono::milliseconds(3'600'000)}) {
+    SCOPED_TRACE(after.count());
+    RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      auto options = Options(1, 0, 8);
+      options.pre_ping_after = after;
+      PgPool pool(ex, options);
+      for (int i = 0; i < 3; ++i) {
+        auto r = co_await pool.Query("select 1", Params{}, Soon());
+        CO_ASSERT_TRUE(r.has_value());
+        asio::steady_timer pause(ex, 5ms);
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      auto s = pool.stats();
+      EXPECT_EQ(s.pre_pings, after.count() == 0 ? 3U : 0U);
+      EXPECT_EQ(s.pre_ping_failures, 0U);
+      EXPECT_EQ(s.connects, 1U);
+    });
+  }
+}
+
+TEST_F(PgPoolTest, UnreachableServerFailsFastAndBacksOff) {
+  std::uint16_t port = 0;
+  {
+    asio::io_context probe;
+    asio::ip::tcp::acceptor a(probe, {asio::ip::make_address("127.0.0.1"), 0});
+    port = a.local_endpoint().port();
+  }
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PoolOptions o;
+    o.connect.conninfo = "postgresql://nobody@127.0.0.1:" + std::to_string(port) + "/none";
+    o.reconnect_min = 2s;
+    o.reconnect_max = 2s;
+    PgPool pool(ex, o);
+    auto started = Clock::now();
+    auto first = co_await pool.Query("select 1", Params{}, Soon());
+    CO_ASSERT_TRUE(!first.has_value());
+    EXPECT_EQ(first.error().kind, DbErrorKind::kConnection);
+    auto second = co_await pool.Query("select 1", Params{}, Soon());
+    CO_ASSERT_TRUE(!second.has_value());
+    EXPECT_EQ(second.error().kind, DbErrorKind::kConnection);
+    EXPECT_LT(Clock::now() - started, 1s);
+    EXPECT_EQ(pool.stats().connect_failures, 1U) << "the second query must not retry in backoff";
+  });
+}
+
+}  // namespace
+}  // namespace myriad::db
