@@ -3,7 +3,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/migrate_command.hpp"
 #include "app/serve_command.hpp"
+#include "config/database_settings.hpp"
 #include "config/settings.hpp"
 #include "core/build_info.hpp"
 
@@ -15,6 +17,10 @@ int main(int argc, char** argv) try {
   myriad::config::ServeSettings serve_settings;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API server.");
   myriad::config::AddServeOptions(*serve, serve_settings);
+
+  myriad::config::MigrateSettings migrate_settings;
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations.");
+  myriad::config::AddMigrateOptions(*migrate, migrate_settings);
 
   auto* version = app.add_subcommand("version", "Print the version and build information.");
 
@@ -29,6 +35,9 @@ int main(int argc, char** argv) try {
     fmt::print("myriad {} (commit {}, {}, {})\n", build.version, build.commit, build.compiler,
                build.build_type);
     return 0;
+  }
+  if (*migrate) {
+    return myriad::app::RunMigrate(migrate_settings);
   }
   return myriad::app::RunServe(serve_settings);
 } catch (const std::exception& e) {
