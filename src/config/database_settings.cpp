@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/cli_option.hpp"
 #include "config/settings.hpp"
 
 namespace myriad::config {
@@ -15,40 +16,6 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kMaxConnectTimeout = std::chrono::minutes{10};
-
-std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
-
-std::string EnvName(std::string_view flag_name) {
-  std::string env = "MYRIAD_";
-  for (const char c : flag_name) {
-    env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return env;
-}
-
-// The same shape as settings.cpp's AddSetting: a string option whose callback validates, so
-// a bad value names the flag and its variable whichever of the two it came from.
-void AddSetting(CLI::App& app, std::string_view name, std::string type_name,
-                std::string default_text, std::string description,
-                std::function<void(const std::string&)> apply) {
-  const std::string flag = "--" + std::string(name);
-  const std::string env = EnvName(name);
-  std::string label = flag + " (" + env + ")";
-  app.add_option_function<std::string>(
-         flag,
-         [label = std::move(label), apply = std::move(apply)](const std::string& text) {
-           try {
-             apply(text);
-           } catch (const std::invalid_argument& error) {
-             throw CLI::ValidationError(label, error.what());
-           }
-         },
-         std::move(description))
-      ->envname(env)
-      ->type_name(std::move(type_name))
-      ->default_str(std::move(default_text))
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-}
 
 std::string ParseDatabaseUrl(const std::string& text) {
   if (text.empty()) {

@@ -15,6 +15,8 @@
 #include <system_error>
 #include <utility>
 
+#include "config/cli_option.hpp"
+
 namespace myriad::config {
 namespace {
 
@@ -65,8 +67,6 @@ constexpr std::array<Unit, 11> kSizeUnits = {{
     {"gb", kGiB},
     {"gib", kGiB},
 }};
-
-std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
 std::string ToLower(std::string_view text) {
   std::string lower(text);
@@ -217,41 +217,6 @@ bool IsIpv4(const std::string& host) {
 bool IsIpv6(const std::string& host) {
   in6_addr address{};
   return inet_pton(AF_INET6, host.c_str(), &address) == 1;
-}
-
-std::string EnvName(std::string_view flag_name) {
-  std::string env = "MYRIAD_";
-  for (const char c : flag_name) {
-    env += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return env;
-}
-
-// One flag + environment variable. `apply` parses the text into its field and throws
-// std::invalid_argument with the reason. The error is re-thrown as CLI::ValidationError from
-// the option callback because CLI11 only turns its own exception types into a clean message
-// and exit code; it also lets the message name the variable, since CLI11 reports values from
-// the environment under the flag name only.
-void AddSetting(CLI::App& app, std::string_view name, std::string type_name,
-                std::string default_text, std::string description,
-                std::function<void(const std::string&)> apply) {
-  const std::string flag = "--" + std::string(name);
-  const std::string env = EnvName(name);
-  std::string label = flag + " (" + env + ")";
-  app.add_option_function<std::string>(
-         flag,
-         [label = std::move(label), apply = std::move(apply)](const std::string& text) {
-           try {
-             apply(text);
-           } catch (const std::invalid_argument& error) {
-             throw CLI::ValidationError(label, error.what());
-           }
-         },
-         std::move(description))
-      ->envname(env)
-      ->type_name(std::move(type_name))
-      ->default_str(std::move(default_text))
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 }  // namespace

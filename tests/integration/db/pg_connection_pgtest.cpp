@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "db/pg_connection.hpp"
+#include "support/coro_test.hpp"
 #include "support/pg_support.hpp"
 
 namespace myriad::db {
@@ -27,15 +28,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-// ASSERT_* returns from a function; a coroutine must co_return instead.
-#define CO_ASSERT_TRUE(cond)                          \
-  do {                                                \
-    if (!(cond)) {                                    \
-      ADD_FAILURE() << "assertion failed: " << #cond; \
-      co_return;                                      \
-    }                                                 \
-  } while (false)
 
 std::string DescribeError(const DbError& e) {
   return std::string(ToString(e.kind)) + " [" + e.sqlstate + "] " + e.message;
@@ -48,19 +40,9 @@ class PgConnectionTest : public ::testing::Test {
     url_ = myriad::testing::TestDatabaseUrl();
   }
 
-  // Runs `body` as a coroutine on a single-threaded io_context, as an io thread would.
-  void RunIo(std::function<asio::awaitable<void>(asio::any_io_executor)> body,
+  void RunIo(const std::function<asio::awaitable<void>(asio::any_io_executor)>& body,
              std::chrono::seconds limit = 60s) {
-    asio::io_context ctx(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
-    bool finished = false;
-    std::exception_ptr failure;
-    asio::co_spawn(ctx, body(ctx.get_executor()), [&](std::exception_ptr e) {
-      failure = e;
-      finished = true;
-    });
-    ctx.run_for(limit);
-    ASSERT_TRUE(finished) << "test coroutine did not finish within " << limit.count() << "s";
-    if (failure) std::rethrow_exception(failure);
+    myriad::testing::RunIo(body, limit);
   }
 
   asio::awaitable<std::optional<PgConnection>> Open(asio::any_io_executor ex,

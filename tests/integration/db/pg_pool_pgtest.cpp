@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "db/pg_pool.hpp"
+#include "support/coro_test.hpp"
 #include "support/pg_support.hpp"
 
 namespace myriad::db {
@@ -25,14 +26,6 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-#define CO_ASSERT_TRUE(cond)                          \
-  do {                                                \
-    if (!(cond)) {                                    \
-      ADD_FAILURE() << "assertion failed: " << #cond; \
-      co_return;                                      \
-    }                                                 \
-  } while (false)
 
 std::string DescribeError(const DbError& e) {
   return std::string(ToString(e.kind)) + " [" + e.sqlstate + "] " + e.message;
@@ -45,17 +38,9 @@ class PgPoolTest : public ::testing::Test {
     url_ = myriad::testing::TestDatabaseUrl();
   }
 
-  void RunIo(std::function<asio::awaitable<void>(asio::any_io_executor)> body) {
-    asio::io_context ctx(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
-    bool finished = false;
-    std::exception_ptr failure;
-    asio::co_spawn(ctx, body(ctx.get_executor()), [&](std::exception_ptr e) {
-      failure = e;
-      finished = true;
-    });
-    ctx.run_for(60s);
-    ASSERT_TRUE(finished) << "test coroutine did not finish within 60s";
-    if (failure) std::rethrow_exception(failure);
+  void RunIo(const std::function<asio::awaitable<void>(asio::any_io_executor)>& body,
+             std::chrono::seconds limit = 60s) {
+    myriad::testing::RunIo(body, limit);
   }
 
   PoolOptions Options(std::size_t size, std::size_t overflow, std::size_t depth) const {

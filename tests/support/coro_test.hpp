@@ -1,0 +1,40 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <exception>
+#include <functional>
+
+// ASSERT_* returns from a function; a coroutine must co_return instead.
+#define CO_ASSERT_TRUE(cond)                          \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ADD_FAILURE() << "assertion failed: " << #cond; \
+      co_return;                                      \
+    }                                                 \
+  } while (false)
+
+namespace myriad::testing {
+
+/// Runs `body` as a coroutine on a single-threaded io_context, as an io thread would, and
+/// fails the test if it has not finished within `limit`. Rethrows what the body threw.
+inline void RunIo(
+    const std::function<boost::asio::awaitable<void>(boost::asio::any_io_executor)>& body,
+    std::chrono::seconds limit = std::chrono::seconds(60)) {
+  boost::asio::io_context ctx(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
+  bool finished = false;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(ctx, body(ctx.get_executor()), [&](std::exception_ptr e) {
+    failure = e;
+    finished = true;
+  });
+  ctx.run_for(limit);
+  ASSERT_TRUE(finished) << "test coroutine did not finish within " << limit.count() << "s";
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace myriad::testing
