@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/migrate_command.hpp"
+#include "app/seed_command.hpp"
 #include "app/serve_command.hpp"
 #include "config/database_settings.hpp"
 #include "config/settings.hpp"
@@ -22,6 +23,10 @@ int main(int argc, char** argv) try {
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations.");
   myriad::config::AddMigrateOptions(*migrate, migrate_settings);
 
+  myriad::app::SeedSettings seed_settings;
+  auto* seed = app.add_subcommand("seed", "Bulk-load synthetic users into an empty users table.");
+  myriad::app::AddSeedOptions(*seed, seed_settings);
+
   auto* version = app.add_subcommand("version", "Print the version and build information.");
 
   try {
@@ -38,6 +43,9 @@ int main(int argc, char** argv) try {
   }
   if (*migrate) {
     return myriad::app::RunMigrate(migrate_settings);
+  }
+  if (*seed) {
+    return myriad::app::RunSeed(seed_settings);
   }
   return myriad::app::RunServe(serve_settings);
 } catch (const std::exception& e) {

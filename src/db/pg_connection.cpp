@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 #include <thread>
@@ -53,13 +54,13 @@ struct Pending {
   PgResult result;
 };
 
-enum class State { kConnecting, kReady, kDraining, kClosed };
+enum class State { kConnecting, kReady, kDraining, kCopying, kClosed };
 
 }  // namespace
 
 struct PgConnection::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor executor, ConnectOptions opts)
-      : ex(std::move(executor)), options(std::move(opts)), socket(ex) {}
+      : ex(std::move(executor)), options(std::move(opts)), socket(ex), copy_wake(ex) {}
   ~Impl() { Finish(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -70,6 +71,12 @@ struct PgConnection::Impl : std::enable_shared_from_this<Impl> {
   static asio::awaitable<DbResult<PgResult>> Run(std::shared_ptr<Impl> self,
                                                  const std::string* name, std::string_view sql,
                                                  Params params, Clock::time_point deadline);
+  static asio::awaitable<DbResult<std::int64_t>> Copy(std::shared_ptr<Impl> self,
+                                                      std::string_view sql, CopySource source,
+                                                      Clock::time_point deadline);
+  asio::awaitable<DbResult<void>> FlushAll(Clock::time_point deadline);
+  asio::awaitable<DbResult<void>> SendCopyData(CopySource source, Clock::time_point deadline);
+  asio::awaitable<DbResult<void>> AwaitNotBusy(Clock::time_point deadline);
   asio::awaitable<bool> WaitSocket(asio::posix::descriptor_base::wait_type type,
                                    Clock::time_point deadline);
   bool Watch(int fd);
@@ -89,6 +96,10 @@ struct PgConnection::Impl : std::enable_shared_from_this<Impl> {
   std::unordered_set<std::string> prepared;
   bool flush_posted = false;
   bool write_waiting = false;
+  // During COPY the read loop still owns reading; it wakes the COPY coroutine through this
+  // timer after every PQconsumeInput.
+  asio::steady_timer copy_wake;
+  bool copy_input_seen = false;
 };
 
 bool PgConnection::Impl::Watch(int fd) {
@@ -152,12 +163,18 @@ asio::awaitable<DbResult<void>> PgConnection::Impl::Connect(Clock::time_point de
 asio::awaitable<void> PgConnection::Impl::ReadLoop(std::shared_ptr<Impl> self) {
   // Always waiting to read, also when nothing is pending: that is how a server that goes
   // away is noticed, and how a flush blocked on a full server buffer gets unstuck.
-  while (self->state == State::kReady || self->state == State::kDraining) {
+  while (self->state == State::kReady || self->state == State::kDraining ||
+         self->state == State::kCopying) {
     auto [ec] = co_await self->socket.async_wait(asio::posix::descriptor_base::wait_read, kAsTuple);
     if (ec || self->state == State::kClosed) co_return;
     if (PQconsumeInput(self->conn) == 0 || PQstatus(self->conn) == CONNECTION_BAD) {
       self->FailAll(DbErrorKind::kConnection, "connection lost: " + TrimmedError(self->conn));
       co_return;
+    }
+    if (self->state == State::kCopying) {
+      self->copy_input_seen = true;
+      self->copy_wake.cancel();
+      continue;
     }
     self->ProcessResults();
   }
@@ -264,9 +281,10 @@ asio::awaitable<DbResult<PgResult>> PgConnection::Impl::Run(std::shared_ptr<Impl
                                                             Clock::time_point deadline) {
   if (!self) co_return MakeDbError(DbErrorKind::kConnection, "connection is closed");
   if (self->state != State::kReady) {
-    co_return MakeDbError(DbErrorKind::kConnection, self->state == State::kDraining
-                                                        ? "connection is draining"
-                                                        : "connection is closed");
+    co_return MakeDbError(DbErrorKind::kConnection,
+                          self->state == State::kDraining  ? "connection is draining"
+                          : self->state == State::kCopying ? "connection is busy with COPY"
+                                                           : "connection is closed");
   }
   if (params.bad_index() >= 0) {
     co_return MakeDbError(
@@ -321,6 +339,154 @@ asio::awaitable<DbResult<PgResult>> PgConnection::Impl::Run(std::shared_ptr<Impl
   co_return MakeDbError(DbErrorKind::kCancelled, "query cancelled by the caller");
 }
 
+asio::awaitable<DbResult<void>> PgConnection::Impl::FlushAll(Clock::time_point deadline) {
+  for (;;) {
+    if (state == State::kClosed)
+      co_return MakeDbError(DbErrorKind::kConnection, "connection closed");
+    int r = PQflush(conn);
+    if (r == 0) co_return DbResult<void>{};
+    if (r < 0) {
+      std::string message = "connection lost: " + TrimmedError(conn);
+      FailAll(DbErrorKind::kConnection, message);
+      co_return MakeDbError(DbErrorKind::kConnection, message);
+    }
+    if (!co_await WaitSocket(asio::posix::descriptor_base::wait_write, deadline)) {
+      if (state == State::kClosed) {
+        co_return MakeDbError(DbErrorKind::kConnection, "connection closed");
+      }
+      FailAll(DbErrorKind::kConnection, "COPY deadline passed");
+      co_return MakeDbError(DbErrorKind::kTimeout, "COPY deadline passed");
+    }
+  }
+}
+
+asio::awaitable<DbResult<void>> PgConnection::Impl::AwaitNotBusy(Clock::time_point deadline) {
+  // PQisBusy parses what the read loop consumed; between this check and the wait nothing
+  // else runs on this thread, so no wake-up is lost.
+  while (state == State::kCopying && PQisBusy(conn) != 0) {
+    copy_input_seen = false;
+    copy_wake.expires_at(deadline);
+    (void)co_await copy_wake.async_wait(kAsTuple);
+    if (state != State::kCopying) break;
+    if (!copy_input_seen) {
+      FailAll(DbErrorKind::kConnection, "COPY deadline passed");
+      co_return MakeDbError(DbErrorKind::kTimeout, "COPY deadline passed");
+    }
+  }
+  if (state != State::kCopying) {
+    co_return MakeDbError(DbErrorKind::kConnection, "connection lost during COPY");
+  }
+  co_return DbResult<void>{};
+}
+
+asio::awaitable<DbResult<void>> PgConnection::Impl::SendCopyData(CopySource source,
+                                                                 Clock::time_point deadline) {
+  std::string chunk;
+  bool more = true;
+  while (more) {
+    chunk.clear();
+    more = source(chunk);
+    if (chunk.empty()) continue;
+    int r = 0;
+    while ((r = PQputCopyData(conn, chunk.data(), static_cast<int>(chunk.size()))) == 0) {
+      // libpq's buffer is full in non-blocking mode: let the socket drain first.
+      if (auto flushed = co_await FlushAll(deadline); !flushed) co_return flushed;
+    }
+    if (r < 0) {
+      std::string message = "COPY send failed: " + TrimmedError(conn);
+      FailAll(DbErrorKind::kConnection, message);
+      co_return MakeDbError(DbErrorKind::kConnection, message);
+    }
+    if (auto flushed = co_await FlushAll(deadline); !flushed) co_return flushed;
+  }
+  int r = 0;
+  while ((r = PQputCopyEnd(conn, nullptr)) == 0) {
+    if (auto flushed = co_await FlushAll(deadline); !flushed) co_return flushed;
+  }
+  if (r < 0) {
+    std::string message = "COPY end failed: " + TrimmedError(conn);
+    FailAll(DbErrorKind::kConnection, message);
+    co_return MakeDbError(DbErrorKind::kConnection, message);
+  }
+  co_return co_await FlushAll(deadline);
+}
+
+asio::awaitable<DbResult<std::int64_t>> PgConnection::Impl::Copy(std::shared_ptr<Impl> self,
+                                                                 std::string_view sql,
+                                                                 CopySource source,
+                                                                 Clock::time_point deadline) {
+  if (!self || self->state != State::kReady) {
+    co_return MakeDbError(DbErrorKind::kConnection, "connection is not usable");
+  }
+  if (!self->fifo.empty() || self->write_waiting || self->flush_posted) {
+    co_return MakeDbError(DbErrorKind::kConnection, "connection is busy: COPY needs an idle one");
+  }
+  PGconn* conn = self->conn;
+  if (PQexitPipelineMode(conn) != 1) {
+    co_return MakeDbError(DbErrorKind::kConnection,
+                          "cannot leave pipeline mode: " + TrimmedError(conn));
+  }
+  self->state = State::kCopying;
+  std::string text(sql);
+  if (PQsendQueryParams(conn, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    std::string message = "send failed: " + TrimmedError(conn);
+    self->FailAll(DbErrorKind::kConnection, message);
+    co_return MakeDbError(DbErrorKind::kConnection, message);
+  }
+  if (auto flushed = co_await self->FlushAll(deadline); !flushed) {
+    co_return core::Unexpected<DbError>{std::move(flushed).error()};
+  }
+
+  // The server answers CopyInResponse, or an error (no table, bad column, not COPY).
+  std::optional<DbError> error;
+  bool copy_in = false;
+  for (;;) {
+    if (auto ready = co_await self->AwaitNotBusy(deadline); !ready) {
+      co_return core::Unexpected<DbError>{std::move(ready).error()};
+    }
+    PGresult* raw = PQgetResult(conn);
+    if (raw == nullptr) break;
+    PgResult result(raw);
+    if (PQresultStatus(raw) == PGRES_COPY_IN) {
+      copy_in = true;
+      break;
+    }
+    if (!error) {
+      error = PQresultStatus(raw) == PGRES_FATAL_ERROR
+                  ? ErrorFromResult(raw)
+                  : DbError{DbErrorKind::kQuery, {}, "the statement is not COPY FROM STDIN"};
+    }
+  }
+
+  std::int64_t rows = 0;
+  if (copy_in) {
+    auto sent = co_await self->SendCopyData(std::move(source), deadline);
+    if (!sent) co_return core::Unexpected<DbError>{std::move(sent).error()};
+    for (;;) {
+      if (auto ready = co_await self->AwaitNotBusy(deadline); !ready) {
+        co_return core::Unexpected<DbError>{std::move(ready).error()};
+      }
+      PGresult* raw = PQgetResult(conn);
+      if (raw == nullptr) break;
+      PgResult result(raw);
+      if (PQresultStatus(raw) == PGRES_COMMAND_OK) {
+        rows = std::strtoll(PQcmdTuples(raw), nullptr, 10);
+      } else if (!error) {
+        error = ErrorFromResult(raw);
+      }
+    }
+  }
+
+  if (PQenterPipelineMode(conn) != 1) {
+    std::string message = "cannot re-enter pipeline mode: " + TrimmedError(conn);
+    self->FailAll(DbErrorKind::kConnection, message);
+    co_return MakeDbError(DbErrorKind::kConnection, message);
+  }
+  self->state = State::kReady;
+  if (error) co_return core::Unexpected<DbError>{std::move(*error)};
+  co_return rows;
+}
+
 void PgConnection::Impl::Abandon(const std::shared_ptr<Pending>& p) {
   p->abandoned = true;
   if (state == State::kReady) state = State::kDraining;
@@ -359,6 +525,7 @@ void PgConnection::Impl::FailAll(DbErrorKind kind, const std::string& message) {
 
 void PgConnection::Impl::Finish() {
   state = State::kClosed;
+  copy_wake.cancel();
   if (socket.is_open()) (void)socket.release();  // libpq owns the fd; PQfinish closes it
   if (conn != nullptr) {
     PQfinish(conn);
@@ -401,6 +568,12 @@ asio::awaitable<DbResult<PgResult>> PgConnection::Query(std::string_view sql, Pa
 asio::awaitable<DbResult<PgResult>> PgConnection::Query(const Statement& statement, Params params,
                                                         Clock::time_point deadline) {
   return Impl::Run(impl_, &statement.name, statement.sql, std::move(params), deadline);
+}
+
+asio::awaitable<DbResult<std::int64_t>> PgConnection::CopyIn(std::string_view sql,
+                                                             CopySource source,
+                                                             Clock::time_point deadline) {
+  return Impl::Copy(impl_, sql, std::move(source), deadline);
 }
 
 bool PgConnection::usable() const { return impl_ && impl_->state == State::kReady; }

@@ -4,6 +4,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,6 +72,21 @@ class PgConnection {
   /// unnamed statement when ConnectOptions::prepared is off). Same errors as above.
   boost::asio::awaitable<DbResult<PgResult>> Query(const Statement& statement, Params params,
                                                    Clock::time_point deadline);
+
+  /// Fills `chunk` (cleared by the caller) with the next piece of COPY data; false when
+  /// there is no more (an empty chunk with true is allowed and skipped).
+  using CopySource = std::function<bool(std::string& chunk)>;
+
+  /// Runs `sql`, a `COPY ... FROM STDIN`, streaming what `source` produces, and returns the
+  /// number of rows the server copied. libpq forbids COPY in pipeline mode, so this is only
+  /// allowed while no query is in flight (else kConnection "busy"); the connection leaves
+  /// pipeline mode for the duration and takes no other query meanwhile (they get
+  /// kConnection "busy with COPY"). Sends without blocking: PQputCopyData/PQflush with Asio
+  /// write waits. A server error (bad data, missing table) is kQuery with its sqlstate and
+  /// leaves the connection usable; a deadline that passes closes the connection (kTimeout).
+  /// `sql` must outlive the awaitable.
+  boost::asio::awaitable<DbResult<std::int64_t>> CopyIn(std::string_view sql, CopySource source,
+                                                        Clock::time_point deadline);
 
   /// Connected and taking new queries (not draining after a timeout, not lost/closed).
   bool usable() const;

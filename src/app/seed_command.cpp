@@ -1,0 +1,255 @@
+#include "app/seed_command.hpp"
+
+#include <fmt/core.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+#include "db/pg_connection.hpp"
+#include "db/user_seeder.hpp"
+
+namespace myriad::app {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = db::PgConnection::Clock;
+using StepResult = core::Result<void, std::string>;
+
+// OWASP's minimum for Argon2id: 2 passes over 19 MiB.
+constexpr unsigned long long kArgonOpsLimit = 2;
+constexpr std::size_t kArgonMemLimitBytes = std::size_t{19} * 1024 * 1024;
+// Loading 1M rows takes seconds; the limit only stops a stuck server from hanging us.
+constexpr auto kCopyTimeout = std::chrono::hours(1);
+
+class Progress {
+ public:
+  Progress(std::int64_t total, bool terminal) : total_(total), terminal_(terminal) {}
+
+  void Add(std::int64_t rows) {
+    done_ += rows;
+    if (terminal_) {
+      const auto now = core::SteadyNow();
+      if (now - last_draw_ < std::chrono::milliseconds(100) && done_ < total_) return;
+      last_draw_ = now;
+      constexpr int kWidth = 40;
+      const auto filled = static_cast<int>(kWidth * done_ / total_);
+      fmt::print("\r[{:<{}}] {:>3}% {}/{}", std::string(static_cast<std::size_t>(filled), '#'),
+                 kWidth, 100 * done_ / total_, done_, total_);
+      std::fflush(stdout);
+      return;
+    }
+    // Plain lines for logs and pipes: one per 10%.
+    const std::int64_t tenth = 10 * done_ / total_;
+    if (tenth > last_tenth_) {
+      last_tenth_ = tenth;
+      fmt::print("seeded {}/{} users ({}%)\n", done_, total_, 100 * done_ / total_);
+      std::fflush(stdout);
+    }
+  }
+  void Finish() const {
+    if (terminal_) fmt::print("\n");
+  }
+
+ private:
+  std::int64_t total_;
+  bool terminal_;
+  std::int64_t done_ = 0;
+  std::int64_t last_tenth_ = 0;
+  Clock::time_point last_draw_{};
+};
+
+asio::awaitable<db::DbResult<db::PgConnection>> Open(asio::any_io_executor executor,
+                                                     const SeedSettings& settings) {
+  db::ConnectOptions options;
+  options.conninfo = settings.database.url;
+  const auto deadline = Clock::now() + settings.database.connect_timeout;
+  co_return co_await db::PgConnection::Connect(std::move(executor), options, deadline);
+}
+
+// Opens the connections and checks the table: present, and empty.
+asio::awaitable<StepResult> Prepare(asio::any_io_executor executor, const SeedSettings& settings,
+                                    std::vector<db::PgConnection>& connections) {
+  for (int i = 0; i < settings.connections; ++i) {
+    auto connection = co_await Open(executor, settings);
+    if (!connection) {
+      co_return core::Unexpected<std::string>{"cannot connect to the database: " +
+                                              connection.error().message};
+    }
+    connections.push_back(std::move(*connection));
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  auto exists =
+      co_await connections.front().Query("SELECT to_regclass('users') IS NOT NULL", {}, deadline);
+  if (!exists) co_return core::Unexpected<std::string>{exists.error().message};
+  auto present = exists->GetBool(0, 0);
+  if (!present || !*present) {
+    co_return core::Unexpected<std::string>{
+        "the users table is missing: run `myriad migrate` first"};
+  }
+  auto any =
+      co_await connections.front().Query("SELECT EXISTS (SELECT 1 FROM users)", {}, deadline);
+  if (!any) co_return core::Unexpected<std::string>{any.error().message};
+  auto has_users = any->GetBool(0, 0);
+  if (!has_users || *has_users) {
+    co_return core::Unexpected<std::string>{
+        "the users table already holds users: seeding only fills an empty table "
+        "(TRUNCATE users to start over)"};
+  }
+  co_return StepResult{};
+}
+
+template <class T>
+std::optional<T> RunLoop(asio::io_context& io, asio::awaitable<T> work) {
+  std::optional<T> outcome;
+  std::exception_ptr failure;
+  asio::co_spawn(
+      io,
+      [&outcome, work = std::move(work)]() mutable -> asio::awaitable<void> {
+        outcome.emplace(co_await std::move(work));
+      },
+      [&failure](std::exception_ptr error) { failure = std::move(error); });
+  // The connections' read loops keep the loop busy for as long as they are open, so run
+  // until this step is done rather than until the loop runs out of work.
+  io.restart();
+  while (!outcome && !failure && io.run_one() > 0) {
+  }
+  if (failure) std::rethrow_exception(failure);
+  return outcome;
+}
+
+std::optional<std::string> HashSeedPassword() {
+  if (sodium_init() < 0) return std::nullopt;
+  std::array<char, crypto_pwhash_STRBYTES> hash{};
+  if (crypto_pwhash_str(hash.data(), db::kSeedPassword.data(), db::kSeedPassword.size(),
+                        kArgonOpsLimit, kArgonMemLimitBytes) != 0) {
+    return std::nullopt;
+  }
+  return std::string(hash.data());
+}
+
+}  // namespace
+
+void AddSeedOptions(CLI::App& app, SeedSettings& settings) {
+  config::AddDatabaseOptions(app, settings.database);
+  app.add_option("--users", settings.users, "Number of users to insert")
+      ->required()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}));
+  app.add_option("--seed", settings.seed, "PRNG seed for the synthetic names")
+      ->capture_default_str();
+  app.add_option("--batch", settings.batch_kib, "COPY chunk size in KiB")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16384}));
+  app.add_option("--connections", settings.connections, "Parallel COPY streams")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
+}
+
+int RunSeed(const SeedSettings& settings) {
+  try {
+    config::RequireDatabaseUrl(settings.database);
+  } catch (const std::invalid_argument& error) {
+    fmt::print(stderr, "myriad seed: {}\n", error.what());
+    return 1;
+  }
+  if (settings.users < 1 || settings.connections < 1) {
+    fmt::print(stderr, "myriad seed: --users and --connections must be at least 1\n");
+    return 1;
+  }
+
+  // Blocking libpq calls are banned in src/: the asynchronous client runs on a loop here.
+  asio::io_context io(1);
+  std::vector<db::PgConnection> connections;
+  auto prepared = RunLoop(io, Prepare(io.get_executor(), settings, connections));
+  if (!prepared || !*prepared) {
+    fmt::print(stderr, "myriad seed: {}\n",
+               prepared ? prepared->error() : std::string("the checks did not finish"));
+    return 1;
+  }
+
+  // Hashed once: every seeded user shares it.
+  const auto hash = HashSeedPassword();
+  if (!hash) {
+    fmt::print(stderr, "myriad seed: cannot hash the seed password (libsodium)\n");
+    return 1;
+  }
+  fmt::print("seeding {} users; every one has the password \"{}\" (demos and benchmarks only)\n",
+             settings.users, db::kSeedPassword);
+  std::fflush(stdout);
+
+  const db::UserRowGenerator generator(settings.seed, settings.users, core::WallClockSeconds(),
+                                       *hash);
+  Progress progress(settings.users, isatty(STDOUT_FILENO) == 1);
+  const auto started = core::SteadyNow();
+  const auto deadline = Clock::now() + kCopyTimeout;
+  const auto streams = static_cast<std::int64_t>(connections.size());
+  std::vector<std::optional<db::DbResult<std::int64_t>>> results(connections.size());
+  std::exception_ptr failure;
+  for (std::int64_t s = 0; s < streams; ++s) {
+    // Contiguous slices: within a stream ids follow created_at; with several streams the
+    // slices interleave in id order.
+    const std::int64_t first = settings.users * s / streams;
+    const std::int64_t last = settings.users * (s + 1) / streams;
+    auto& connection = connections[static_cast<std::size_t>(s)];
+    auto& result = results[static_cast<std::size_t>(s)];
+    asio::co_spawn(
+        io,
+        [&connection, &generator, &result, &progress, &settings, first, last,
+         deadline]() -> asio::awaitable<void> {
+          db::SeedProgress on_chunk = [&progress](std::int64_t rows) { progress.Add(rows); };
+          result.emplace(co_await db::CopyUserRows(connection, generator, first, last,
+                                                   settings.batch_kib * 1024, std::move(on_chunk),
+                                                   deadline));
+        },
+        [&failure](std::exception_ptr error) {
+          if (error) failure = std::move(error);
+        });
+  }
+  const auto all_done = [&results] {
+    return std::all_of(results.begin(), results.end(), [](const auto& r) { return r.has_value(); });
+  };
+  io.restart();
+  while (!all_done() && !failure && io.run_one() > 0) {
+  }
+  progress.Finish();
+  if (failure) std::rethrow_exception(failure);
+  std::int64_t copied = 0;
+  for (const auto& result : results) {
+    if (!result || !*result) {
+      fmt::print(stderr, "myriad seed: COPY failed: {}\n",
+                 result ? result->error().message : std::string("did not finish"));
+      return 1;
+    }
+    copied += **result;
+  }
+
+  auto analyzed =
+      RunLoop(io, [](db::PgConnection& connection) -> asio::awaitable<db::DbResult<db::PgResult>> {
+        co_return co_await connection.Query("ANALYZE users", {}, Clock::now() + kCopyTimeout);
+      }(connections.front()));
+  if (!analyzed || !*analyzed) {
+    fmt::print(stderr, "myriad seed: ANALYZE failed: {}\n",
+               analyzed ? analyzed->error().message : std::string("did not finish"));
+    return 1;
+  }
+  const double seconds = std::chrono::duration<double>(core::SteadyNow() - started).count();
+  fmt::print("seeded {} users in {:.2f} s ({:.0f} rows/s) over {} connection(s)\n", copied, seconds,
+             static_cast<double>(copied) / std::max(seconds, 1e-9), streams);
+  return 0;
+}
+
+}  // namespace myriad::app
