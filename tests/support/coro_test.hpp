@@ -8,6 +8,9 @@
 #include <chrono>
 #include <exception>
 #include <functional>
+#include <optional>
+#include <stdexcept>
+#include <utility>
 
 // ASSERT_* returns from a function; a coroutine must co_return instead.
 #define CO_ASSERT_TRUE(cond)                          \
@@ -35,6 +38,22 @@ inline void RunIo(
   ctx.run_for(limit);
   ASSERT_TRUE(finished) << "test coroutine did not finish within " << limit.count() << "s";
   if (failure) std::rethrow_exception(failure);
+}
+
+/// Runs `body` on an io_context of its own on the calling thread (as the `migrate` and
+/// `seed` commands do) and returns its result; throws if it fails or takes over 120 s.
+template <class T>
+T RunOnOwnLoop(std::function<boost::asio::awaitable<T>(boost::asio::any_io_executor)> body) {
+  boost::asio::io_context io(1);
+  std::optional<T> out;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(
+      io, [&]() -> boost::asio::awaitable<void> { out.emplace(co_await body(io.get_executor())); },
+      [&failure](std::exception_ptr e) { failure = std::move(e); });
+  io.run_for(std::chrono::seconds(120));
+  if (failure) std::rethrow_exception(failure);
+  if (!out) throw std::runtime_error("the coroutine did not finish within 120s");
+  return std::move(*out);
 }
 
 }  // namespace myriad::testing

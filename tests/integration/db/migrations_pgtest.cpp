@@ -22,6 +22,7 @@
 
 #include "db/migrations.hpp"
 #include "db/pg_connection.hpp"
+#include "support/coro_test.hpp"
 #include "support/pg_support.hpp"
 #include "support/process.hpp"
 
@@ -38,20 +39,7 @@ std::string RandomSuffix() {
   return std::to_string(random() % 1'000'000'000'000ULL);
 }
 
-// Runs `body` on an io_context of its own on the calling thread, as `myriad migrate` does.
-template <class T>
-T RunOnOwnLoop(std::function<asio::awaitable<T>(asio::any_io_executor)> body) {
-  asio::io_context io(1);
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out.emplace(co_await body(io.get_executor())); },
-      [&failure](std::exception_ptr e) { failure = std::move(e); });
-  io.run_for(120s);
-  if (failure) std::rethrow_exception(failure);
-  if (!out) throw std::runtime_error("the coroutine did not finish within 120s");
-  return std::move(*out);
-}
+using myriad::testing::RunOnOwnLoop;
 
 class MigrationsTest : public ::testing::Test {
  protected:

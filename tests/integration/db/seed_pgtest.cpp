@@ -20,6 +20,7 @@
 #include "db/migrations.hpp"
 #include "db/pg_connection.hpp"
 #include "db/user_seeder.hpp"
+#include "support/coro_test.hpp"
 #include "support/pg_support.hpp"
 
 namespace myriad::db {
@@ -28,19 +29,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-template <class T>
-T RunOnOwnLoop(std::function<asio::awaitable<T>(asio::any_io_executor)> body) {
-  asio::io_context io(1);
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { out.emplace(co_await body(io.get_executor())); },
-      [&failure](std::exception_ptr e) { failure = std::move(e); });
-  io.run_for(120s);
-  if (failure) std::rethrow_exception(failure);
-  if (!out) throw std::runtime_error("the coroutine did not finish within 120s");
-  return std::move(*out);
-}
+using myriad::testing::RunOnOwnLoop;
 
 class SeedTest : public ::testing::Test {
  protected:
