@@ -6,6 +6,10 @@
 
 namespace myriad::db {
 
+std::string DbError::Describe() const {
+  return std::string(ToString(kind)) + " [" + sqlstate + "] " + message;
+}
+
 std::string_view ToString(DbErrorKind kind) {
   switch (kind) {
     case DbErrorKind::kConnection:

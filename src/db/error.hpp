@@ -34,6 +34,8 @@ struct DbError {
   /// The SQLSTATE class ("23" for integrity constraint violations), or "" if none.
   std::string_view SqlStateClass() const;
   bool Is(std::string_view state) const { return sqlstate == state; }
+  /// "kind [SQLSTATE] message", for logs and test failures.
+  std::string Describe() const;
 };
 
 template <class T>

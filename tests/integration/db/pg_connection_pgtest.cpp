@@ -29,20 +29,13 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string DescribeError(const DbError& e) {
-  return std::string(ToString(e.kind)) + " [" + e.sqlstate + "] " + e.message;
-}
+using myriad::testing::RunIo;
 
 class PgConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The CTest fixture's cluster, or MYRIAD_DATABASE_URL: never skipped.
     url_ = myriad::testing::TestDatabaseUrl();
-  }
-
-  void RunIo(const std::function<asio::awaitable<void>(asio::any_io_executor)>& body,
-             std::chrono::seconds limit = 60s) {
-    myriad::testing::RunIo(body, limit);
   }
 
   asio::awaitable<std::optional<PgConnection>> Open(asio::any_io_executor ex,
@@ -52,7 +45,7 @@ class PgConnectionTest : public ::testing::Test {
     ConnectOptions options{url_, prepared};
     auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
     if (!conn) {
-      ADD_FAILURE() << "connect: " << DescribeError(conn.error());
+      ADD_FAILURE() << "connect: " << conn.error().Describe();
       co_return std::nullopt;
     }
     co_return std::move(*conn);
@@ -99,7 +92,7 @@ TEST_F(PgConnectionTest, HundredConcurrentQueriesSharePipelineAndKeepOrder) {
               got[static_cast<std::size_t>(i)] = r->GetInt64(0, "v").value_or(-2);
               EXPECT_EQ(r->GetInt64(0, "pid").value_or(0), backend);
             } else {
-              ADD_FAILURE() << "query " << i << ": " << DescribeError(r.error());
+              ADD_FAILURE() << "query " << i << ": " << r.error().Describe();
             }
             completion_order.push_back(i);
             if (++finished == kQueries) all_done.cancel();
@@ -300,7 +293,7 @@ TEST_F(PgConnectionTest, DeadlineTimesOutAndCancelsOnServer) {
     auto slow = co_await conn->Query(sleep_sql, Params{}, Clock::now() + 300ms);
     auto waited = Clock::now() - started;
     CO_ASSERT_TRUE(!slow.has_value());
-    EXPECT_EQ(slow.error().kind, DbErrorKind::kTimeout) << DescribeError(slow.error());
+    EXPECT_EQ(slow.error().kind, DbErrorKind::kTimeout) << slow.error().Describe();
     EXPECT_LT(waited, 3s);
     EXPECT_FALSE(conn->usable()) << "a connection with a timed-out query must not take more";
     auto refused = co_await conn->Query("select 1", Params{}, Soon());
@@ -392,7 +385,7 @@ TEST_F(PgConnectionTest, ServerTerminatingTheSessionIsAConnectionError) {
     if (!victim) co_await victim_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     CO_ASSERT_TRUE(victim.has_value());
     CO_ASSERT_TRUE(!victim->has_value());
-    EXPECT_EQ(victim->error().kind, DbErrorKind::kConnection) << DescribeError(victim->error());
+    EXPECT_EQ(victim->error().kind, DbErrorKind::kConnection) << victim->error().Describe();
     // The loss is noticed without another query.
     for (int i = 0; i < 50 && conn->usable(); ++i) {
       asio::steady_timer wait(ex, 20ms);
@@ -417,7 +410,7 @@ TEST_F(PgConnectionTest, ConnectionRefusedIsAConnectionErrorNotAHang) {
     auto started = Clock::now();
     auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
     CO_ASSERT_TRUE(!conn.has_value());
-    EXPECT_EQ(conn.error().kind, DbErrorKind::kConnection) << DescribeError(conn.error());
+    EXPECT_EQ(conn.error().kind, DbErrorKind::kConnection) << conn.error().Describe();
     EXPECT_LT(Clock::now() - started, 5s);
   });
 }
@@ -433,7 +426,7 @@ TEST_F(PgConnectionTest, SilentServerHitsTheConnectDeadline) {
     auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 500ms);
     auto waited = Clock::now() - started;
     CO_ASSERT_TRUE(!conn.has_value());
-    EXPECT_EQ(conn.error().kind, DbErrorKind::kTimeout) << DescribeError(conn.error());
+    EXPECT_EQ(conn.error().kind, DbErrorKind::kTimeout) << conn.error().Describe();
     EXPECT_GE(waited, 400ms);
     EXPECT_LT(waited, 3s);
   });

@@ -27,20 +27,13 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::string DescribeError(const DbError& e) {
-  return std::string(ToString(e.kind)) + " [" + e.sqlstate + "] " + e.message;
-}
+using myriad::testing::RunIo;
 
 class PgPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     // The CTest fixture's cluster, or MYRIAD_DATABASE_URL: never skipped.
     url_ = myriad::testing::TestDatabaseUrl();
-  }
-
-  void RunIo(const std::function<asio::awaitable<void>(asio::any_io_executor)>& body,
-             std::chrono::seconds limit = 60s) {
-    myriad::testing::RunIo(body, limit);
   }
 
   PoolOptions Options(std::size_t size, std::size_t overflow, std::size_t depth) const {
@@ -119,7 +112,7 @@ TEST_F(PgPoolTest, ExhaustedPoolAnswersWithinTheAcquireTimeout) {
     auto blocked = co_await pool.Query("select 1", Params{}, Soon());
     auto waited = Clock::now() - started;
     CO_ASSERT_TRUE(!blocked.has_value());
-    EXPECT_EQ(blocked.error().kind, DbErrorKind::kPoolExhausted) << DescribeError(blocked.error());
+    EXPECT_EQ(blocked.error().kind, DbErrorKind::kPoolExhausted) << blocked.error().Describe();
     EXPECT_GE(waited, 250ms);
     EXPECT_LT(waited, 1s);
     boost::system::error_code ec;
