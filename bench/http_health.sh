@@ -37,23 +37,8 @@ PAUSE=${PAUSE:-2}
 NGINX=${NGINX:-/usr/sbin/nginx}
 RESULTS_DIR=${RESULTS_DIR:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}
 
-log() { printf '==> %s\n' "$*" >&2; }
-warn() { printf 'WARNING: %s\n' "$*" >&2; }
-die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
-
-# "15s" / "2m" / "15" -> seconds (for the outer timeout around wrk).
-dur_secs() {
-  local d=$1
-  case $d in
-    *ms) echo 1 ;;
-    *s) echo "${d%s}" ;;
-    *m) echo $(( ${d%m} * 60 )) ;;
-    *h) echo $(( ${d%h} * 3600 )) ;;
-    *) echo "$d" ;;
-  esac
-}
-# wrk wants a unit; accept a bare number of seconds.
-with_unit() { case $1 in *[a-z]) echo "$1" ;; *) echo "${1}s" ;; esac; }
+# shellcheck source=bench/lib.sh
+source "$BENCH/lib.sh"
 DURATION=$(with_unit "$DURATION")
 WARMUP=$(with_unit "$WARMUP")
 
@@ -94,18 +79,7 @@ RESULTS_DIR=$(cd "$RESULTS_DIR" && pwd)
 TMP=$(mktemp -d /tmp/myriad-bench.XXXXXX)
 
 # ---------------------------------------------------------------- cleanup
-MYRIAD_PID='' NGINX_PID='' HELPER_PID='' WRK_PID=''
-stop_pid() {  # pid, seconds to wait after SIGTERM before SIGKILL
-  local pid=$1 wait_s=${2:-10} i
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < wait_s * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
-  wait "$pid" 2>/dev/null || true
-}
+MYRIAD_PID='' NGINX_PID='' HELPER_PID=''
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -126,54 +100,11 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- system setup
-# A listen backlog above net.core.somaxconn is silently capped; 10,000 wrk connections
-# arriving at once overflow 4096 and show up as connect errors / 1 s SYN retries.
-for key in net.core.somaxconn net.ipv4.tcp_max_syn_backlog; do
-  cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
-  if (( cur < 65535 )); then
-    sysctl -q -w "$key=65535" >/dev/null 2>&1 || warn "could not raise $key (now $cur); continuing"
-  fi
-done
-# wrk -c10000 and the idle-connection helper need the fd limit raised in this shell;
-# the servers inherit it too.
-hard=$(ulimit -Hn)
-ulimit -n "$hard" 2>/dev/null || warn "could not raise ulimit -n to $hard"
 max_level=0
 for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
-if [[ $(ulimit -n) != unlimited ]] && (( $(ulimit -n) < max_level + 100 || $(ulimit -n) < IDLE_CONNS + 100 )); then
-  warn "open-files limit $(ulimit -n) is low for $max_level wrk connections / $IDLE_CONNS idle connections"
-fi
+raise_limits $(( max_level > IDLE_CONNS ? max_level : IDLE_CONNS ))
 
 # ---------------------------------------------------------------- helpers
-# A free loopback port below the ephemeral range (32768+), so client sockets of wrk
-# and the helper can never take it; bind-tested, different on every call.
-USED_PORTS=""
-pick_port() {
-  local p
-  p=$("$PY" - "$USED_PORTS" <<'EOF'
-import random, socket, sys
-used = set(sys.argv[1].split())
-for _ in range(1000):
-    p = random.randint(20000, 32000)
-    if str(p) in used:
-        continue
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(p)
-    break
-else:
-    sys.exit("no free port")
-EOF
-  )
-  USED_PORTS="$USED_PORTS $p"
-  echo "$p"
-}
-
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 server_pids() {  # the processes whose RSS counts: Myriad itself, nginx's workers
   case $1 in
@@ -188,22 +119,6 @@ server_rss_kb() {
 }
 server_port() { case $1 in myriad) echo "$MYRIAD_PORT" ;; nginx) echo "$NGINX_PORT" ;; esac; }
 server_pid() { case $1 in myriad) echo "$MYRIAD_PID" ;; nginx) echo "$NGINX_PID" ;; esac; }
-
-wait_ready() {  # name pid port logfile
-  local name=$1 pid=$2 port=$3 logf=$4 i
-  for ((i = 0; i < 150; i++)); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$logf" >&2 || true
-      die "$name exited during start-up (log above: $logf)"
-    fi
-    if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port/api/health" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  tail -n 20 "$logf" >&2 || true
-  die "$name did not answer GET /api/health on 127.0.0.1:$port within 15 s"
-}
 
 # Check the response is what the comparison assumes, and report its size (nginx adds
 # Server/Date headers: bytes on the wire differ a little between the two).
@@ -273,16 +188,10 @@ other_cpu_pct() {  # "before snapshot" "after snapshot"
 }
 
 run_wrk() {  # server conns duration outfile
-  local server=$1 c=$2 d=$3 outf=$4 port
+  local server=$1 c=$2 d=$3 outf=$4 port rc=0
   port=$(server_port "$server")
-  # In the background + wait, so a SIGTERM to this script runs the trap at once.
-  timeout --kill-after=10 $(( $(dur_secs "$d") + 60 )) \
-    wrk -t"$WRK_THREADS" -c"$c" -d"$d" --latency --timeout 10s \
-    "http://127.0.0.1:$port/api/health" >"$outf" 2>&1 &
-  WRK_PID=$!
-  local rc=0
-  wait "$WRK_PID" || rc=$?
-  WRK_PID=''
+  run_wrk_bounded "$outf" "$d" -t"$WRK_THREADS" -c"$c" --latency --timeout 10s \
+    "http://127.0.0.1:$port/api/health" || rc=$?
   (( rc == 0 )) || warn "wrk exited with $rc ($server, $c conns)"
   kill -0 "$(server_pid "$server")" 2>/dev/null || die "$server died during the $c-connection run"
 }

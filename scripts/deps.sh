@@ -31,7 +31,7 @@ PKGS_test=(
   clang-format clang-tidy  # scripts/lint.sh
 )
 PKGS_bench=(
-  wrk nginx-light apache2-utils procps
+  wrk nginx-light apache2-utils procps bc
 )
 PKGS_db=(
   postgresql-15 libpq-dev # scripts/pg.sh: server, contrib (pg_trgm, pg_stat_statements), libpq

@@ -1,26 +1,57 @@
 #!/usr/bin/env bash
-# Runs the service: installs missing build packages, builds the release preset and starts
-# `myriad serve` (default 127.0.0.1:8080). Arguments and MYRIAD_* variables pass through:
+# Runs the service: installs missing packages, builds the release preset, starts a local
+# PostgreSQL (scripts/pg.sh, in var/postgres), applies migrations, seeds 1,000,000 demo
+# users on first start, and starts `myriad serve` (default 127.0.0.1:8080). Arguments and
+# MYRIAD_* variables pass through:
 #
 #   scripts/run.sh --listen 0.0.0.0:9000 --threads 2
 #   MYRIAD_LOG_FORMAT=text scripts/run.sh
+#   MYRIAD_SEED_USERS=0 scripts/run.sh        # no demo users (default 1000000)
+#   MYRIAD_DATABASE_URL=postgresql://... scripts/run.sh   # your own server: migrated,
+#                                                         # never seeded, never started
 #
-# Re-running is quick: nothing is reinstalled and ninja has nothing to do.
+# Every seeded user's password is "myriad-demo-password": for demos and benchmarks only.
+# Re-running is quick: nothing is reinstalled, ninja has nothing to do, the cluster and
+# its users are kept (scripts/pg.sh destroy starts over).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step=deps
 trap report_failure EXIT
-ensure_deps build
+ensure_deps build db
 step=configure
 configure_preset release
 step=build
 build_preset release
-trap - EXIT
 
 binary="$MYRIAD_ROOT/build/release/myriad"
 [[ -x $binary ]] || die "build finished but $binary is missing"
+
+step=database
+seed_users="${MYRIAD_SEED_USERS:-1000000}"
+[[ $seed_users =~ ^[0-9]+$ ]] || die "MYRIAD_SEED_USERS must be a whole number, got '$seed_users'"
+if [[ -n ${MYRIAD_DATABASE_URL:-} ]]; then
+  log "using your database (MYRIAD_DATABASE_URL); it is migrated but never seeded"
+  seed_users=0
+else
+  MYRIAD_DATABASE_URL="$(bash "$MYRIAD_ROOT/scripts/pg.sh" start | tail -n 1)"
+  export MYRIAD_DATABASE_URL
+  log "PostgreSQL at $MYRIAD_DATABASE_URL (scripts/pg.sh stop | destroy)"
+fi
+step=migrate
+(cd "$MYRIAD_ROOT" && "$binary" migrate)
+if [[ $seed_users -gt 0 ]]; then
+  has_users="$(bash "$MYRIAD_ROOT/scripts/pg.sh" psql -X -A -t -q \
+    -c 'SELECT EXISTS (SELECT 1 FROM users)')"
+  if [[ $has_users == f ]]; then
+    step=seed
+    log "first start: seeding $seed_users demo users (password: myriad-demo-password;" \
+      "MYRIAD_SEED_USERS=0 skips this)"
+    "$binary" seed --users "$seed_users"
+  fi
+fi
+trap - EXIT
 
 raise_nofile
 
@@ -42,4 +73,5 @@ if [[ $show -eq 1 ]]; then
   log "myriad serve will listen on http://$listen (try GET /api/health; Ctrl-C stops it)"
 fi
 
+cd "$MYRIAD_ROOT" # --migrations-dir defaults to ./migrations
 exec "$binary" serve "$@"

@@ -1,12 +1,18 @@
 #!/usr/bin/python3
 """Parse the text wrk 4.x prints with --latency into one tab-separated line.
 
-Usage: wrk_parse.py WRK_OUTPUT_FILE
+Usage: wrk_parse.py [--json] WRK_OUTPUT_FILE
 Prints: rps  p50_ms  p99_ms  connect_errs  read_errs  write_errs  timeout_errs  non2xx  requests
+or, with --json, one JSON object with those fields plus "statuses" (see below).
 Missing "Socket errors" / "Non-2xx or 3xx responses" lines mean 0. A missing
 Requests/sec or latency line is an error (exit 1), so a crashed wrk never looks like 0 req/s.
+When the wrk script was tools/wrk_status.lua (or loads it), its "non-2xx (lua): N" line
+counts every status outside 200..299 (wrk's own line leaves out 3xx); non2xx is then the
+larger of the two, and "statuses (lua): 200=n 404=m" fills "statuses".
 Standard library only.
 """
+
+import json
 
 import re
 import sys
@@ -40,6 +46,14 @@ def parse(text: str) -> dict:
     m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     if m:
         out["non2xx"] = int(m.group(1))
+    m = re.search(r"^non-2xx \(lua\):\s+(\d+)", text, re.M)
+    if m:
+        out["non2xx"] = max(out["non2xx"], int(m.group(1)))
+    out["statuses"] = {}
+    m = re.search(r"^statuses \(lua\):(.*)$", text, re.M)
+    if m:
+        for status, n in re.findall(r"(\d+)=(\d+)", m.group(1)):
+            out["statuses"][status] = int(n)
     m = re.search(r"^\s+(\d+) requests in", text, re.M)
     if m:
         out["requests"] = int(m.group(1))
@@ -47,16 +61,23 @@ def parse(text: str) -> dict:
 
 
 def main() -> int:
-    if len(sys.argv) != 2:
+    args = sys.argv[1:]
+    as_json = bool(args) and args[0] == "--json"
+    if as_json:
+        args = args[1:]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    with open(sys.argv[1], encoding="utf-8", errors="replace") as f:
+    with open(args[0], encoding="utf-8", errors="replace") as f:
         text = f.read()
     try:
         r = parse(text)
     except ValueError as e:
-        print(f"wrk_parse: {sys.argv[1]}: {e}", file=sys.stderr)
+        print(f"wrk_parse: {args[0]}: {e}", file=sys.stderr)
         return 1
+    if as_json:
+        print(json.dumps(r, sort_keys=True))
+        return 0
     print("\t".join(str(x) for x in (
         f"{r['rps']:.2f}", f"{r['p50_ms']:.3f}", f"{r['p99_ms']:.3f}", r["connect"], r["read"],
         r["write"], r["timeout"], r["non2xx"], r["requests"])))

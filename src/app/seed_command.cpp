@@ -1,7 +1,6 @@
 #include "app/seed_command.hpp"
 
 #include <fmt/core.h>
-#include <sodium.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/password.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "db/pg_connection.hpp"
@@ -30,9 +30,6 @@ namespace asio = boost::asio;
 using Clock = db::PgConnection::Clock;
 using StepResult = core::Result<void, std::string>;
 
-// OWASP's minimum for Argon2id: 2 passes over 19 MiB.
-constexpr unsigned long long kArgonOpsLimit = 2;
-constexpr std::size_t kArgonMemLimitBytes = std::size_t{19} * 1024 * 1024;
 // Loading 1M rows takes seconds; the limit only stops a stuck server from hanging us.
 constexpr auto kCopyTimeout = std::chrono::hours(1);
 
@@ -132,16 +129,6 @@ std::optional<T> RunLoop(asio::io_context& io, asio::awaitable<T> work) {
   return outcome;
 }
 
-std::optional<std::string> HashSeedPassword() {
-  if (sodium_init() < 0) return std::nullopt;
-  std::array<char, crypto_pwhash_STRBYTES> hash{};
-  if (crypto_pwhash_str(hash.data(), db::kSeedPassword.data(), db::kSeedPassword.size(),
-                        kArgonOpsLimit, kArgonMemLimitBytes) != 0) {
-    return std::nullopt;
-  }
-  return std::string(hash.data());
-}
-
 }  // namespace
 
 void AddSeedOptions(CLI::App& app, SeedSettings& settings) {
@@ -182,7 +169,7 @@ int RunSeed(const SeedSettings& settings) {
   }
 
   // Hashed once: every seeded user shares it.
-  const auto hash = HashSeedPassword();
+  const auto hash = auth::HashPassword(db::kSeedPassword);
   if (!hash) {
     fmt::print(stderr, "myriad seed: cannot hash the seed password (libsodium)\n");
     return 1;

@@ -41,7 +41,51 @@ std::string ParseMigrationsDir(const std::string& text) {
   return text;
 }
 
+constexpr std::size_t kMaxPoolConnections = 1000;
+constexpr std::size_t kMaxPipelineDepth = 10'000;
+
+bool ParseSwitch(const std::string& text) {
+  std::string lower;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "on" || lower == "true" || lower == "1" || lower == "yes") return true;
+  if (lower == "off" || lower == "false" || lower == "0" || lower == "no") return false;
+  throw std::invalid_argument("must be on or off, got " + Quoted(text));
+}
+
+std::string FormatSwitch(bool on) { return on ? "on" : "off"; }
+
 }  // namespace
+
+void AddPoolOptions(CLI::App& app, PoolSettings& settings) {
+  PoolSettings& s = settings;
+  AddSetting(app, "db-pool-size", "N", std::to_string(s.size),
+             "Database connections kept open per process (split across io threads), 1..1000",
+             [&s](const std::string& t) { s.size = ParseCount(t, 1, kMaxPoolConnections); });
+  AddSetting(
+      app, "db-max-overflow", "N", std::to_string(s.max_overflow),
+      "Extra connections opened under load and closed when idle, 0..1000",
+      [&s](const std::string& t) { s.max_overflow = ParseCount(t, 0, kMaxPoolConnections); });
+  AddSetting(app, "db-pool-timeout", "DURATION", FormatDuration(s.timeout),
+             "Longest wait for room on a connection; beyond it the request gets 503",
+             [&s](const std::string& t) { s.timeout = ParseTimeout(t); });
+  AddSetting(
+      app, "db-pipeline-depth", "N", std::to_string(s.pipeline_depth),
+      "Queries in flight on one connection before another is used, 1..10000",
+      [&s](const std::string& t) { s.pipeline_depth = ParseCount(t, 1, kMaxPipelineDepth); });
+  AddSetting(app, "db-statement-timeout", "DURATION", FormatDuration(s.statement_timeout),
+             "Longest a query may run; it is then cancelled on the server",
+             [&s](const std::string& t) { s.statement_timeout = ParseTimeout(t); });
+  AddSetting(app, "db-prepared-statements", "on|off", FormatSwitch(s.prepared_statements),
+             "Named prepared statements; off behind PgBouncer in transaction pooling mode",
+             [&s](const std::string& t) { s.prepared_statements = ParseSwitch(t); });
+}
+
+void AddMigrationsDirOption(CLI::App& app, std::string& migrations_dir) {
+  AddSetting(app, "migrations-dir", "DIR", migrations_dir,
+             "Folder of NNNN_name.sql migration files (relative: from the working directory)",
+             [&migrations_dir](const std::string& t) { migrations_dir = ParseMigrationsDir(t); });
+}
 
 void AddDatabaseOptions(CLI::App& app, DatabaseSettings& settings) {
   DatabaseSettings& s = settings;
@@ -57,9 +101,7 @@ void AddDatabaseOptions(CLI::App& app, DatabaseSettings& settings) {
 void AddMigrateOptions(CLI::App& app, MigrateSettings& settings) {
   MigrateSettings& s = settings;
   AddDatabaseOptions(app, s.database);
-  AddSetting(app, "migrations-dir", "DIR", s.migrations_dir,
-             "Folder of NNNN_name.sql migration files (relative: from the working directory)",
-             [&s](const std::string& t) { s.migrations_dir = ParseMigrationsDir(t); });
+  AddMigrationsDirOption(app, s.migrations_dir);
   app.add_flag("--dry-run", s.dry_run, "List the migrations that would be applied; change nothing");
 }
 

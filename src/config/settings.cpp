@@ -130,6 +130,8 @@ void CheckRange(std::uint64_t value, std::uint64_t min, std::uint64_t max, std::
   }
 }
 
+}  // namespace
+
 std::size_t ParseCount(const std::string& text, std::size_t min, std::size_t max) {
   const std::uint64_t value = ParseWholeNumber(text);
   CheckRange(value, min, max, text, FormatNumber);
@@ -150,6 +152,8 @@ milliseconds ParseTimeout(const std::string& text) {
   }
   return value;
 }
+
+namespace {
 
 std::chrono::seconds ParseRetryAfter(const std::string& text) {
   const milliseconds value = ParseDuration(text);
@@ -272,6 +276,22 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
   AddSetting(app, "retry-after", "DURATION", FormatDuration(s.retry_after),
              "Retry-After sent with 503 when overloaded, whole seconds, 1s..1h",
              [&s](const std::string& t) { s.retry_after = ParseRetryAfter(t); });
+  AddSetting(app, "request-timeout", "DURATION", FormatDuration(s.request_timeout),
+             "Time a request may take; database work past it is cancelled and answered 504",
+             [&s](const std::string& t) { s.request_timeout = ParseTimeout(t); });
+  AddDatabaseOptions(app, s.database);
+  AddPoolOptions(app, s.pool);
+  AddMigrationsDirOption(app, s.migrations_dir);
+  app.add_flag("--migrate", s.migrate, "Apply pending migrations before listening")
+      ->envname("MYRIAD_MIGRATE");
+  // Shown without a default: it is a secret.
+  AddSetting(app, "cursor-secret", "TEXT", "",
+             "Key for list cursors; replicas behind one load balancer must share it "
+             "(default: a fixed key, which detects tampering but lets anyone mint cursors)",
+             [&s](const std::string& t) {
+               if (t.empty()) throw std::invalid_argument("must not be empty");
+               s.cursor_secret = t;
+             });
 }
 
 milliseconds ParseDuration(const std::string& text) {

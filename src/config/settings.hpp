@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "config/database_settings.hpp"
+
 namespace CLI {
 class App;
 }
@@ -42,6 +44,18 @@ struct ServeSettings {
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::chrono::seconds retry_after{1};
+  /// Time a request may take from its arrival; database work past it is cancelled and the
+  /// request answered 504.
+  std::chrono::milliseconds request_timeout{10'000};
+
+  /// Without a URL the server runs without its database: only health and metrics.
+  DatabaseSettings database;
+  PoolSettings pool;
+  /// Apply pending migrations before listening.
+  bool migrate = false;
+  std::string migrations_dir = "migrations";
+  /// Key material for list cursors; replicas behind one load balancer must share it.
+  std::string cursor_secret;
 };
 
 /// Registers every ServeSettings field on `app` as a flag with its environment variable,
@@ -67,6 +81,15 @@ std::size_t ParseSize(const std::string& text);
 /// always a literal address without brackets ("localhost" becomes "127.0.0.1"), so it can
 /// be handed to asio::ip::make_address. Port 0 (an ephemeral port) is allowed.
 ListenAddress ParseListenAddress(const std::string& text);
+
+/// A whole number in [min, max]; throws std::invalid_argument "must be between ...".
+std::size_t ParseCount(const std::string& text, std::size_t min, std::size_t max);
+
+/// ParseSize, then a range check like ParseCount's.
+std::size_t ParseSizeInRange(const std::string& text, std::size_t min, std::size_t max);
+
+/// ParseDuration for a timeout: greater than 0 and at most 24 hours.
+std::chrono::milliseconds ParseTimeout(const std::string& text);
 
 /// The shortest exact form ParseDuration reads back: "10s", "250ms", "2m", "1h".
 std::string FormatDuration(std::chrono::milliseconds duration);

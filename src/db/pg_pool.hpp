@@ -8,6 +8,7 @@
 #include <memory>
 #include <string_view>
 
+#include "db/db_metrics.hpp"
 #include "db/pg_connection.hpp"
 
 namespace myriad::db {
@@ -30,7 +31,12 @@ struct PoolOptions {
   /// up to half of it added at random so that many processes do not retry in step.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5'000};
+  /// Where this pool reports (optional): its shard of a process-wide DbMetrics.
+  std::shared_ptr<DbMetrics> metrics;
+  std::size_t metrics_shard = 0;
 };
+
+class PgTransaction;
 
 /// Connections of one io thread: create, use and destroy it on the thread that runs
 /// `executor` (no locks). Query() picks the open connection with the fewest queries in
@@ -54,6 +60,11 @@ class PgPool {
   boost::asio::awaitable<DbResult<PgResult>> Query(const Statement& statement, Params params,
                                                    Clock::time_point deadline);
 
+  /// Sends BEGIN on an idle connection that the transaction then has to itself (no other
+  /// query is pipelined onto it) until Commit, Rollback or destruction. Waits for one as
+  /// Query waits for room, with the same errors.
+  boost::asio::awaitable<DbResult<PgTransaction>> Begin(Clock::time_point deadline);
+
   struct Stats {
     std::size_t open = 0;        // usable connections
     std::size_t connecting = 0;  // connects in progress
@@ -64,13 +75,50 @@ class PgPool {
     std::uint64_t connect_failures = 0;
     std::uint64_t pre_pings = 0;  // SELECT 1 sent before reusing an idle connection
     std::uint64_t pre_ping_failures = 0;
+    std::uint64_t reconnects = 0;  // connects that replaced a lost connection
   };
+  /// On the pool's thread only; other threads read the metrics instead.
   Stats stats() const;
 
   struct Impl;  // defined in pg_pool.cpp
 
  private:
   std::shared_ptr<Impl> impl_;
+};
+
+/// A transaction holding one pooled connection (PgPool::Begin). Queries inside it may be
+/// awaited concurrently (they pipeline, in order). After a failed query the server has
+/// aborted the transaction: Commit then rolls back and returns that kQuery error. Use it
+/// on the pool's thread. Destroyed while open, it closes its connection, which makes the
+/// server roll back (a destructor cannot wait for a ROLLBACK round trip).
+class PgTransaction {
+ public:
+  using Clock = PgConnection::Clock;
+
+  PgTransaction(PgTransaction&& other) noexcept;
+  PgTransaction& operator=(PgTransaction&& other) noexcept;
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  ~PgTransaction();
+
+  /// As PgPool::Query; kConnection once the transaction has ended.
+  boost::asio::awaitable<DbResult<PgResult>> Query(std::string_view sql, Params params,
+                                                   Clock::time_point deadline);
+  boost::asio::awaitable<DbResult<PgResult>> Query(const Statement& statement, Params params,
+                                                   Clock::time_point deadline);
+  /// COMMIT and give the connection back. An error means nothing was committed.
+  boost::asio::awaitable<DbResult<void>> Commit(Clock::time_point deadline);
+  /// ROLLBACK and give the connection back.
+  boost::asio::awaitable<DbResult<void>> Rollback(Clock::time_point deadline);
+  /// Not yet committed or rolled back.
+  bool open() const;
+
+  struct State;  // defined in pg_pool.cpp
+
+ private:
+  friend class PgPool;
+  explicit PgTransaction(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace myriad::db

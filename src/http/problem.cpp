@@ -153,6 +153,15 @@ Response ProblemResponse(const Error& error, std::string_view request_id) {
   body["status"] = info.status;
   body["detail"] = error.detail.empty() ? info.title : std::string_view(error.detail);
   if (!request_id.empty()) body["request_id"] = request_id;
+  if (!error.errors.empty()) {
+    boost::json::array errors;
+    errors.reserve(error.errors.size());
+    for (const auto& e : error.errors) {
+      errors.push_back(
+          boost::json::object{{"field", e.field}, {"code", e.code}, {"message", e.message}});
+    }
+    body["errors"] = std::move(errors);
+  }
 
   Response response;
   response.status = info.status;

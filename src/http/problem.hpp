@@ -2,6 +2,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "http/response.hpp"
 
@@ -31,10 +33,26 @@ enum class ErrorCode {
   kVersionNotSupported,   // 505
 };
 
+/// One invalid input field of a 422: which field ("email", "" for the whole body), a
+/// stable machine-readable code ("required", "too_long", "invalid", "unknown_field"...) and
+/// a sentence for people.
+struct FieldError {
+  std::string field;
+  std::string code;
+  std::string message;
+};
+
 /// A typed error travelling up a request path.
 struct Error {
+  Error() = default;
+  // A constructor rather than aggregate initialisation, so {code, detail} needs no errors.
+  Error(ErrorCode c, std::string d = {}, std::vector<FieldError> e = {})
+      : code(c), detail(std::move(d)), errors(std::move(e)) {}
+
   ErrorCode code = ErrorCode::kInternal;
   std::string detail;
+  /// Per-field errors, sent as the problem's "errors" member when not empty.
+  std::vector<FieldError> errors;
 };
 
 /// The single mapping from error to HTTP status.
@@ -47,7 +65,8 @@ std::string_view GetProblemTitle(ErrorCode code);
 std::string_view ReasonPhrase(int status);
 
 /// An RFC 9457 application/problem+json response with type, title, status, detail and
-/// request_id. 401 gets WWW-Authenticate; the caller adds Allow, Retry-After and friends.
+/// request_id, plus "errors": [{"field", "code", "message"}...] when the error has field
+/// errors. 401 gets WWW-Authenticate; the caller adds Allow, Retry-After and friends.
 Response ProblemResponse(const Error& error, std::string_view request_id);
 
 }  // namespace myriad::http

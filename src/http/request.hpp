@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,6 +36,11 @@ class Request {
   /// Set by the server before the handler runs.
   std::string_view request_id() const { return request_id_; }
   std::string_view peer() const { return peer_; }
+  /// The io thread (Server worker index) handling the request; selects per-thread state.
+  std::size_t worker() const { return worker_; }
+  /// When the request runs out of time (--request-timeout after it was dispatched):
+  /// database and cache calls use it as their deadline.
+  std::chrono::steady_clock::time_point deadline() const { return deadline_; }
   /// A path parameter bound by the router ("{id}"), percent-decoded; empty when absent.
   std::string_view Param(std::string_view name) const;
 
@@ -47,6 +54,8 @@ class Request {
   void AppendBody(std::string_view data) { body_.append(data); }
   void SetRequestId(std::string_view id) { request_id_.assign(id); }
   void SetPeer(std::string_view peer) { peer_.assign(peer); }
+  void SetWorker(std::size_t worker) { worker_ = worker; }
+  void SetDeadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
   void ClearParams() { params_.clear(); }
   void AddParam(std::string_view name, std::string_view value);
   /// Capacity held while idle; lets a connection give back memory after a large request.
@@ -82,6 +91,8 @@ class Request {
   std::string body_;
   std::string request_id_;
   std::string peer_;
+  std::size_t worker_ = 0;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace myriad::http

@@ -66,6 +66,7 @@ struct Server::Worker {
     // Pending coroutine frames are destroyed with the io_context; their connections must
     // not unlink themselves from a list that is going away.
     destroying = true;
+    services.reset();
     acceptor.reset();
     sweeper.reset();
     backoff.reset();
@@ -95,6 +96,7 @@ struct Server::Worker {
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> sweeper;
   std::optional<asio::steady_timer> backoff;
+  std::unique_ptr<WorkerServices> services;
   Connection* head = nullptr;
   std::size_t count = 0;
   bool draining = false;
@@ -215,6 +217,9 @@ void Server::Start() {
     port = acceptor.local_endpoint().port();
   }
   port_ = port;
+  if (worker_init_) {
+    for (auto& w : workers_) w->services = worker_init_(w->index, w->ctx->get_executor());
+  }
 
   {
     std::lock_guard lock(running_mutex_);
@@ -334,7 +339,12 @@ asio::awaitable<void> ServerAccess::Sweep(Server& server, Worker& w) {
         c->socket.cancel(ec);
       }
     }
-    if (w.draining && w.count == 0) co_return;
+    if (w.draining && w.count == 0) {
+      // Nothing can use the services any more; their idle connections and timers would
+      // keep the io_context running.
+      w.services.reset();
+      co_return;
+    }
   }
 }
 
@@ -405,6 +415,8 @@ asio::awaitable<void> ServerAccess::Session(Server& server, Worker& w, tcp::sock
         }
         request.SetPeer(conn.peer);
         const auto started = Clock::now();
+        request.SetWorker(w.index);
+        request.SetDeadline(started + server.options_.request_timeout);
         Response response;
         std::size_t route = 0;
         // Synchronous handlers answer inside Dispatch; only I/O-bound ones pay for a

@@ -12,6 +12,7 @@
 
 #include "http/access_log.hpp"
 #include "http/handler.hpp"
+#include "http/worker_services.hpp"
 
 namespace myriad::metrics {
 class HttpMetrics;
@@ -33,6 +34,8 @@ struct ServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::seconds retry_after{1};
+  /// Each request's Request::deadline() is its dispatch time plus this.
+  std::chrono::milliseconds request_timeout{10'000};
 };
 
 /// The HTTP/1.1 server: T io threads, each with its own io_context and SO_REUSEPORT
@@ -46,6 +49,9 @@ class Server {
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  /// Sets what each io thread gets as its WorkerServices; call before Start().
+  void SetWorkerInit(WorkerInit init) { worker_init_ = std::move(init); }
 
   /// Binds every listener and starts the io threads. Throws std::system_error when the
   /// address cannot be bound (a start-up error).
@@ -73,6 +79,7 @@ class Server {
   const Routes& routes_;
   std::unique_ptr<metrics::HttpMetrics> metrics_;
   AccessLog* access_log_;
+  WorkerInit worker_init_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::uint16_t port_ = 0;
   std::atomic<bool> draining_{false};

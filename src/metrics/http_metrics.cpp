@@ -8,12 +8,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <string_view>
 #include <utility>
+
+#include "metrics/sharded_cells.hpp"
 
 namespace myriad::metrics {
 namespace {
@@ -61,31 +62,12 @@ std::string StatusLabel(std::size_t slot) {
 
 constexpr std::array<double, 14> kDurationBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                     0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-constexpr std::size_t kDurationBuckets = kDurationBounds.size() + 1;  // + "+Inf"
-// A request cannot take a year; the cap keeps the double -> integer conversion defined.
-constexpr double kMaxObservedSeconds = 365.0 * 24 * 3600;
+constexpr HistogramCells kDuration{kDurationBounds};
 
 constexpr std::array<std::string_view, kRejectionCount> kRejectionLabels = {
     "concurrency", "connections", "timeout", "too_large", "bad_request"};
 
 constexpr std::string_view kUnmatchedLabel = "unmatched";
-
-// Two 64-byte lines: x86's adjacent-line prefetcher moves lines in pairs, so shards of
-// different threads must not share a 128-byte block either.
-constexpr std::size_t kFalseSharingRange = 128;
-using Cell = std::atomic<std::uint64_t>;
-static_assert(Cell::is_always_lock_free);
-
-struct alignas(kFalseSharingRange) Block {
-  static constexpr std::size_t kCells = kFalseSharingRange / sizeof(Cell);
-  std::array<Cell, kCells> cells{};
-};
-
-// Single writer per cell, so a relaxed load + store is enough and compiles to plain moves
-// (no lock prefix); the atomic only makes the scraper's concurrent read well-defined.
-void Bump(Cell& cell, std::uint64_t by) {
-  cell.store(cell.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-}
 
 [[noreturn]] void DieOnBadIndex(const char* what, std::size_t value, std::size_t limit) {
   std::fprintf(stderr, "myriad: HttpMetrics: %s %zu out of range (limit %zu)\n", what, value,
@@ -95,9 +77,9 @@ void Bump(Cell& cell, std::uint64_t by) {
 
 }  // namespace
 
-// Cell layout of one shard (each shard starts on its own Block):
+// Cell layout of one shard:
 //   [rejections: kRejectionCount]
-//   [per route: kDurationBuckets non-cumulative bucket counts, then the sum in ns]
+//   [per route: kDuration.cells() (buckets, then the sum in ns)]
 //   [per route, per method, per status slot: request count]
 class HttpMetrics::Impl final : public prometheus::Collectable {
  public:
@@ -106,11 +88,8 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
         routes_(std::move(routes)),
         route_count_(routes_.size() + 1),
         histogram_base_(kRejectionCount),
-        requests_base_(histogram_base_ + route_count_ * kHistogramCells),
-        blocks_per_shard_((requests_base_ + route_count_ * http::kMethodCount * kStatusSlots +
-                           Block::kCells - 1) /
-                          Block::kCells),
-        blocks_(threads_ * blocks_per_shard_) {
+        requests_base_(histogram_base_ + route_count_ * kDuration.cells()),
+        cells_(threads_, requests_base_ + route_count_ * http::kMethodCount * kStatusSlots) {
     routes_.emplace_back(kUnmatchedLabel);
   }
 
@@ -129,18 +108,8 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
       method_index = static_cast<std::size_t>(http::Method::kOther);
     }
 
-    Bump(At(thread, RequestCell(route, method_index, StatusSlot(status))), 1);
-
-    // `!(x > 0)` also catches NaN, which would otherwise land in the first bucket.
-    if (!(seconds > 0)) seconds = 0;
-    seconds = std::min(seconds, kMaxObservedSeconds);
-    const auto bucket = static_cast<std::size_t>(
-        std::lower_bound(kDurationBounds.begin(), kDurationBounds.end(), seconds) -
-        kDurationBounds.begin());
-    const std::size_t histogram = histogram_base_ + route * kHistogramCells;
-    Bump(At(thread, histogram + bucket), 1);
-    Bump(At(thread, histogram + kDurationBuckets),
-         static_cast<std::uint64_t>(std::llround(seconds * 1e9)));
+    cells_.Add(thread, RequestCell(route, method_index, StatusSlot(status)), 1);
+    kDuration.Observe(cells_, thread, histogram_base_ + route * kDuration.cells(), seconds);
   }
 
   void Reject(std::size_t thread, Rejection reason) {
@@ -151,7 +120,7 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
     if (index >= kRejectionCount) [[unlikely]] {
       DieOnBadIndex("reason", index, kRejectionCount);
     }
-    Bump(At(thread, index), 1);
+    cells_.Add(thread, index, 1);
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -163,23 +132,11 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
   }
 
  private:
-  static constexpr std::size_t kHistogramCells = kDurationBuckets + 1;
-
   std::size_t RequestCell(std::size_t route, std::size_t method, std::size_t slot) const {
     return requests_base_ + (route * http::kMethodCount + method) * kStatusSlots + slot;
   }
 
-  Cell& At(std::size_t thread, std::size_t cell) const {
-    return blocks_[thread * blocks_per_shard_ + cell / Block::kCells].cells[cell % Block::kCells];
-  }
-
-  std::uint64_t Sum(std::size_t cell) const {
-    std::uint64_t total = 0;
-    for (std::size_t t = 0; t < threads_; ++t) {
-      total += At(t, cell).load(std::memory_order_relaxed);
-    }
-    return total;
-  }
+  std::uint64_t Sum(std::size_t cell) const { return cells_.Sum(cell); }
 
   void CollectRequests(prometheus::MetricFamily& family) const {
     family.name = "http_requests_total";
@@ -207,29 +164,9 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
     family.help = "Time from the first byte of a request to its response, by route template.";
     family.type = prometheus::MetricType::Histogram;
     for (std::size_t route = 0; route < route_count_; ++route) {
-      const std::size_t histogram = histogram_base_ + route * kHistogramCells;
-      // Each bucket is read once, so the cumulative counts stay monotonic and _count
-      // equals the +Inf bucket even while io threads keep writing; _sum is read after
-      // and may include a few observations more than the buckets.
-      std::array<std::uint64_t, kDurationBuckets> buckets{};
-      std::uint64_t count = 0;
-      for (std::size_t b = 0; b < kDurationBuckets; ++b) {
-        buckets[b] = Sum(histogram + b);
-        count += buckets[b];
-      }
-      if (count == 0) continue;
       prometheus::ClientMetric metric;
+      if (!kDuration.Collect(cells_, histogram_base_ + route * kDuration.cells(), metric)) continue;
       metric.label = {{"route", routes_[route]}};
-      metric.histogram.sample_count = count;
-      metric.histogram.sample_sum = static_cast<double>(Sum(histogram + kDurationBuckets)) / 1e9;
-      metric.histogram.bucket.reserve(kDurationBuckets);
-      std::uint64_t cumulative = 0;
-      for (std::size_t b = 0; b < kDurationBuckets; ++b) {
-        cumulative += buckets[b];
-        metric.histogram.bucket.push_back(
-            {cumulative, b < kDurationBounds.size() ? kDurationBounds[b]
-                                                    : std::numeric_limits<double>::infinity()});
-      }
       family.metric.push_back(std::move(metric));
     }
   }
@@ -251,9 +188,7 @@ class HttpMetrics::Impl final : public prometheus::Collectable {
   const std::size_t route_count_;
   const std::size_t histogram_base_;
   const std::size_t requests_base_;
-  const std::size_t blocks_per_shard_;
-  // mutable: Collect() is const but reads atomics; At() hands out the same cells to writers.
-  mutable std::vector<Block> blocks_;
+  ShardedCells cells_;
 };
 
 HttpMetrics::HttpMetrics(std::size_t threads, std::vector<std::string> routes)

@@ -13,7 +13,6 @@
 #include <fstream>
 #include <functional>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -33,59 +32,22 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using MigrateResult = core::Result<MigrateReport, std::string>;
 
-std::string RandomSuffix() {
-  std::random_device device;
-  std::mt19937_64 random(device());
-  return std::to_string(random() % 1'000'000'000'000ULL);
-}
-
 using myriad::testing::RunOnOwnLoop;
+using myriad::testing::Sql;
 
 class MigrationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    base_url_ = myriad::testing::TestDatabaseUrl();
-    schema_ = "test_migrate_" + RandomSuffix();
-    // public stays on the path: pg_trgm's operator classes live there.
-    const char* const separator = base_url_.find('?') == std::string::npos ? "?" : "&";
-    url_ = base_url_ + separator + "options=-csearch_path%3D" + schema_ + "%2Cpublic";
-    ASSERT_EQ(Sql(base_url_, "CREATE SCHEMA " + schema_), "");
-    dir_ = std::filesystem::temp_directory_path() / ("myriad_" + schema_);
+    dir_ = std::filesystem::temp_directory_path() / ("myriad_" + schema_.name());
     std::filesystem::create_directories(dir_);
   }
 
   void TearDown() override {
-    EXPECT_EQ(Sql(base_url_, "DROP SCHEMA " + schema_ + " CASCADE"), "");
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
 
-  // Runs one statement on a new connection; returns "" or the error, or the first column
-  // of the first row when `value` is given.
-  static std::string Sql(const std::string& url, const std::string& sql,
-                         std::string* value = nullptr) {
-    return RunOnOwnLoop<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
-      ConnectOptions options{url};
-      auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
-      if (!conn) co_return "connect: " + conn.error().message;
-      Params none;
-      auto result = co_await conn->Query(sql, std::move(none), Clock::now() + 30s);
-      if (!result) co_return "query: " + result.error().message;
-      if (value != nullptr) {
-        *value = result->rows() > 0 && !result->IsNull(0, 0)
-                     ? std::string(result->GetString(0, 0).value_or(""))
-                     : "<null>";
-      }
-      co_return std::string();
-    });
-  }
-
-  std::string Value(const std::string& sql) {
-    std::string value;
-    const std::string error = Sql(url_, sql, &value);
-    EXPECT_EQ(error, "") << sql;
-    return value;
-  }
+  std::string Value(const std::string& sql) const { return schema_.Value(sql); }
 
   MigrateResult Migrate(const std::vector<Migration>& migrations, bool dry_run = false) {
     return RunOnOwnLoop<MigrateResult>(
@@ -120,13 +82,13 @@ class MigrationsTest : public ::testing::Test {
 
   // Whether the test's schema holds table `name`.
   bool HasTable(const std::string& name) {
-    return Value("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema_ +
+    return Value("SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema_.name() +
                  "' AND tablename = '" + name + "'") == "1";
   }
 
-  std::string base_url_;
-  std::string url_;
-  std::string schema_;
+  // public stays on the search path: pg_trgm's operator classes live there.
+  myriad::testing::TestSchema schema_{"test_migrate"};
+  const std::string url_ = schema_.url();
   std::filesystem::path dir_;
 };
 

@@ -1,5 +1,6 @@
 // db::PgPool against a real PostgreSQL (support/pg_support.hpp).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -158,6 +159,7 @@ TEST_F(PgPoolTest, ReconnectsAfterTheServerDropsTheConnection) {
     CO_ASSERT_TRUE(second.has_value());
     EXPECT_NE(second->GetInt64(0, 0).value_or(pid), pid);
     EXPECT_EQ(pool.stats().connects, 2U);
+    EXPECT_EQ(pool.stats().reconnects, 1U);
   });
 }
 
@@ -218,6 +220,148 @@ TEST_F(PgPoolTest, UnreachableServerFailsFastAndBacksOff) {
     EXPECT_EQ(second.error().kind, DbErrorKind::kConnection);
     EXPECT_LT(Clock::now() - started, 1s);
     EXPECT_EQ(pool.stats().connect_failures, 1U) << "the second query must not retry in backoff";
+  });
+}
+
+// Transactions: a table of the test's own (transactions span sessions, so no temp table).
+class PgTransactionTest : public PgPoolTest {
+ protected:
+  void SetUp() override {
+    PgPoolTest::SetUp();
+    table_ = "test_tx_" + std::to_string(::getpid()) + "_" +
+             std::to_string(Clock::now().time_since_epoch().count() % 1'000'000'007);
+    Exec("CREATE TABLE " + table_ + " (v int)");
+  }
+  void TearDown() override { Exec("DROP TABLE IF EXISTS " + table_); }
+
+  void Exec(const std::string& sql) {
+    RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      PgPool pool(ex, Options(1, 0, 8));
+      auto r = co_await pool.Query(sql, Params{}, Soon());
+      EXPECT_TRUE(r.has_value()) << sql << ": " << (r ? "" : r.error().Describe());
+    });
+  }
+  static asio::awaitable<std::int64_t> Count(PgPool& pool, const std::string& table) {
+    const std::string sql = "select count(*) from " + table;
+    auto r = co_await pool.Query(sql, Params{}, Soon());
+    co_return r ? r->GetInt64(0, 0).value_or(-1) : -1;
+  }
+
+  std::string table_;
+};
+
+TEST_F(PgTransactionTest, CommitMakesWritesVisibleRollbackDiscardsThem) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(2, 0, 8));
+    const std::string insert = "insert into " + table_ + " values ($1)";
+    {
+      auto tx = co_await pool.Begin(Soon());
+      CO_ASSERT_TRUE(tx.has_value());
+      auto a = co_await tx->Query(insert, Params::Of(std::int64_t{1}), Soon());
+      auto b = co_await tx->Query(insert, Params::Of(std::int64_t{2}), Soon());
+      CO_ASSERT_TRUE(a.has_value() && b.has_value());
+      // Not visible to other sessions before COMMIT.
+      EXPECT_EQ(co_await Count(pool, table_), 0);
+      auto committed = co_await tx->Commit(Soon());
+      EXPECT_TRUE(committed.has_value());
+      EXPECT_FALSE(tx->open());
+    }
+    EXPECT_EQ(co_await Count(pool, table_), 2);
+    {
+      auto tx = co_await pool.Begin(Soon());
+      CO_ASSERT_TRUE(tx.has_value());
+      auto a = co_await tx->Query(insert, Params::Of(std::int64_t{3}), Soon());
+      CO_ASSERT_TRUE(a.has_value());
+      auto rolled = co_await tx->Rollback(Soon());
+      EXPECT_TRUE(rolled.has_value());
+      auto late = co_await tx->Query(insert, Params::Of(std::int64_t{4}), Soon());
+      EXPECT_FALSE(late.has_value()) << "queries after the end are refused";
+    }
+    EXPECT_EQ(co_await Count(pool, table_), 2);
+  });
+}
+
+TEST_F(PgTransactionTest, AFailedQueryMakesCommitFailAndNothingIsWritten) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 0, 8));
+    const std::string insert = "insert into " + table_ + " values ($1)";
+    auto tx = co_await pool.Begin(Soon());
+    CO_ASSERT_TRUE(tx.has_value());
+    auto good = co_await tx->Query(insert, Params::Of(std::int64_t{1}), Soon());
+    CO_ASSERT_TRUE(good.has_value());
+    auto bad = co_await tx->Query(insert, Params::Of("not a number"), Soon());
+    CO_ASSERT_TRUE(!bad.has_value());
+    auto committed = co_await tx->Commit(Soon());
+    CO_ASSERT_TRUE(!committed.has_value());
+    EXPECT_EQ(committed.error().sqlstate, "22P02") << committed.error().Describe();
+    EXPECT_EQ(co_await Count(pool, table_), 0);
+    // The connection went back to the pool in a clean state.
+    auto after = co_await pool.Query("select 1", Params{}, Soon());
+    EXPECT_TRUE(after.has_value());
+    EXPECT_EQ(pool.stats().connects, 1U);
+  });
+}
+
+TEST_F(PgTransactionTest, DestroyedOpenTransactionRollsBack) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 0, 8));
+    {
+      auto tx = co_await pool.Begin(Soon());
+      CO_ASSERT_TRUE(tx.has_value());
+      const std::string insert = "insert into " + table_ + " values (1)";
+      auto a = co_await tx->Query(insert, Params{}, Soon());
+      CO_ASSERT_TRUE(a.has_value());
+    }  // neither committed nor rolled back
+    EXPECT_EQ(co_await Count(pool, table_), 0);
+  });
+}
+
+TEST_F(PgTransactionTest, TransactionHasItsConnectionToItself) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    // One connection, overflow allowed: a query during the transaction must not be
+    // pipelined into it (it would become part of the transaction), so it opens another.
+    PgPool pool(ex, Options(1, 1, 64));
+    auto tx = co_await pool.Begin(Soon());
+    CO_ASSERT_TRUE(tx.has_value());
+    auto inside = co_await tx->Query("select pg_backend_pid()", Params{}, Soon());
+    auto outside = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(inside.has_value() && outside.has_value());
+    EXPECT_NE(inside->GetInt64(0, 0).value_or(0), outside->GetInt64(0, 0).value_or(0));
+    auto done = co_await tx->Commit(Soon());
+    EXPECT_TRUE(done.has_value());
+  });
+}
+
+TEST_F(PgTransactionTest, SecondBeginWaitsForTheFirstToFinish) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = Options(1, 0, 64);
+    options.acquire_timeout = 5s;
+    PgPool pool(ex, options);
+    auto first = co_await pool.Begin(Soon());
+    CO_ASSERT_TRUE(first.has_value());
+    bool second_began = false;
+    bool second_finished = false;
+    asio::steady_timer second_done(ex, Clock::time_point::max());
+    asio::co_spawn(
+        ex,
+        [&]() -> asio::awaitable<void> {
+          auto second = co_await pool.Begin(Soon());
+          second_began = second.has_value();
+          if (second) (void)co_await second->Commit(Soon());
+          second_finished = true;
+          second_done.cancel();
+        },
+        asio::detached);
+    asio::steady_timer pause(ex, 200ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    EXPECT_FALSE(second_began) << "only one connection, held by the first transaction";
+    auto committed = co_await first->Commit(Soon());
+    EXPECT_TRUE(committed.has_value());
+    boost::system::error_code ec;
+    if (!second_finished) {
+      co_await second_done.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    EXPECT_TRUE(second_began);
   });
 }
 

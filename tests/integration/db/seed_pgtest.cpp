@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -33,40 +32,13 @@ using myriad::testing::RunOnOwnLoop;
 
 class SeedTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    base_url_ = myriad::testing::TestDatabaseUrl();
-    std::random_device device;
-    schema_ = "test_seed_" + std::to_string(std::mt19937_64(device())() % 1'000'000'000'000ULL);
-    const char* const separator = base_url_.find('?') == std::string::npos ? "?" : "&";
-    url_ = base_url_ + separator + "options=-csearch_path%3D" + schema_ + "%2Cpublic";
-    ASSERT_EQ(Sql(base_url_, "CREATE SCHEMA " + schema_), "");
-  }
-  void TearDown() override { EXPECT_EQ(Sql(base_url_, "DROP SCHEMA " + schema_ + " CASCADE"), ""); }
-
-  static std::string Sql(const std::string& url, const std::string& sql,
-                         std::string* value = nullptr) {
-    return RunOnOwnLoop<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
-      ConnectOptions options{url};
-      auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
-      if (!conn) co_return "connect: " + conn.error().message;
-      Params none;
-      auto result = co_await conn->Query(sql, std::move(none), Clock::now() + 60s);
-      if (!result) co_return "query: " + result.error().message;
-      if (value != nullptr) *value = std::string(result->GetString(0, 0).value_or("<null>"));
-      co_return std::string();
-    });
-  }
-  std::string Value(const std::string& sql) {
-    std::string value;
-    EXPECT_EQ(Sql(url_, sql, &value), "") << sql;
-    return value;
-  }
+  std::string Value(const std::string& sql) const { return schema_.Value(sql); }
   void MigrateSchema() {
     auto migrations = LoadMigrations(std::filesystem::path(MYRIAD_SOURCE_DIR) / "migrations");
     ASSERT_TRUE(migrations.has_value());
     auto applied = RunOnOwnLoop<core::Result<MigrateReport, std::string>>(
         [&](asio::any_io_executor ex) -> asio::awaitable<core::Result<MigrateReport, std::string>> {
-          ConnectOptions connect{url_};
+          ConnectOptions connect{schema_.url()};
           auto conn = co_await PgConnection::Connect(ex, connect, Clock::now() + 10s);
           if (!conn) {
             core::Unexpected<std::string> error{conn.error().message};
@@ -79,15 +51,13 @@ class SeedTest : public ::testing::Test {
   }
   app::SeedSettings Settings(std::int64_t users, int connections = 1) const {
     app::SeedSettings settings;
-    settings.database.url = url_;
+    settings.database.url = schema_.url();
     settings.users = users;
     settings.connections = connections;
     return settings;
   }
 
-  std::string base_url_;
-  std::string url_;
-  std::string schema_;
+  myriad::testing::TestSchema schema_{"test_seed"};
 };
 
 TEST_F(SeedTest, SeedsUniqueUsersWithTheKnownPasswordThenRefusesASecondTime) {
@@ -109,7 +79,7 @@ TEST_F(SeedTest, RefusesWithoutTheUsersTable) { EXPECT_EQ(app::RunSeed(Settings(
 TEST_F(SeedTest, CopyIntoAMissingTableIsAQueryErrorAndTheConnectionStaysUsable) {
   const auto outcome =
       RunOnOwnLoop<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
-        ConnectOptions options{url_};
+        ConnectOptions options{schema_.url()};
         auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
         if (!conn) co_return "connect: " + conn.error().message;
         const UserRowGenerator generator(1, 100, 1'800'000'000, "h");
@@ -126,10 +96,10 @@ TEST_F(SeedTest, CopyIntoAMissingTableIsAQueryErrorAndTheConnectionStaysUsable) 
 }
 
 TEST_F(SeedTest, BadRowMidStreamFailsTheCopyCleanly) {
-  ASSERT_EQ(Sql(url_, "CREATE TABLE t (n int)"), "");
+  ASSERT_EQ(myriad::testing::Sql(schema_.url(), "CREATE TABLE t (n int)"), "");
   const auto outcome =
       RunOnOwnLoop<std::string>([&](asio::any_io_executor ex) -> asio::awaitable<std::string> {
-        ConnectOptions options{url_};
+        ConnectOptions options{schema_.url()};
         auto conn = co_await PgConnection::Connect(ex, options, Clock::now() + 10s);
         if (!conn) co_return "connect: " + conn.error().message;
         int chunk_number = 0;

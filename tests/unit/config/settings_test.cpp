@@ -151,6 +151,68 @@ const std::vector<Setting>& AllSettings() {
        [](const ServeSettings& s) { EXPECT_EQ(s.retry_after, seconds{3600}); },
        "2s",
        {"0", "3601", "1500ms", "2h", "-1", "1m30"}},
+      {"request-timeout",
+       "MYRIAD_REQUEST_TIMEOUT",
+       "750ms",
+       [](const ServeSettings& s) { EXPECT_EQ(s.request_timeout, milliseconds{750}); },
+       "30s",
+       {"0", "-1s", "25h", "soon"}},
+      {"database-url",
+       "MYRIAD_DATABASE_URL",
+       "postgresql://app@127.0.0.1:6432/accounts",
+       [](const ServeSettings& s) {
+         EXPECT_EQ(s.database.url, "postgresql://app@127.0.0.1:6432/accounts");
+       },
+       "host=127.0.0.1 dbname=myriad",
+       {}},  // only "" is invalid, and an empty variable counts as unset
+      {"db-pool-size",
+       "MYRIAD_DB_POOL_SIZE",
+       "16",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.size, 16U); },
+       "1",
+       {"0", "1001", "-1", "four"}},
+      {"db-max-overflow",
+       "MYRIAD_DB_MAX_OVERFLOW",
+       "0",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.max_overflow, 0U); },
+       "150",
+       {"1001", "-1", "x"}},
+      {"db-pool-timeout",
+       "MYRIAD_DB_POOL_TIMEOUT",
+       "300ms",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.timeout, milliseconds{300}); },
+       "30s",
+       {"0", "25h", "-1"}},
+      {"db-pipeline-depth",
+       "MYRIAD_DB_PIPELINE_DEPTH",
+       "1",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.pipeline_depth, 1U); },
+       "10000",
+       {"0", "10001", "deep"}},
+      {"db-statement-timeout",
+       "MYRIAD_DB_STATEMENT_TIMEOUT",
+       "250ms",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.statement_timeout, milliseconds{250}); },
+       "1m",
+       {"0", "-5s", "forever"}},
+      {"db-prepared-statements",
+       "MYRIAD_DB_PREPARED_STATEMENTS",
+       "off",
+       [](const ServeSettings& s) { EXPECT_FALSE(s.pool.prepared_statements); },
+       "ON",
+       {"maybe", "2", "o"}},
+      {"migrations-dir",
+       "MYRIAD_MIGRATIONS_DIR",
+       "/opt/myriad/migrations",
+       [](const ServeSettings& s) { EXPECT_EQ(s.migrations_dir, "/opt/myriad/migrations"); },
+       "db/migrations",
+       {}},
+      {"cursor-secret",
+       "MYRIAD_CURSOR_SECRET",
+       "s3cr3t",
+       [](const ServeSettings& s) { EXPECT_EQ(s.cursor_secret, "s3cr3t"); },
+       "another",
+       {}},
   };
   return *kSettings;
 }
@@ -223,6 +285,23 @@ TEST_F(SettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(s.write_timeout, seconds{30});
   EXPECT_EQ(s.shutdown_timeout, seconds{10});
   EXPECT_EQ(s.retry_after, seconds{1});
+  EXPECT_EQ(s.request_timeout, seconds{10});
+  EXPECT_EQ(s.database.url, "");
+  EXPECT_EQ(s.pool.size, 4U);
+  EXPECT_EQ(s.pool.max_overflow, 4U);
+  EXPECT_EQ(s.pool.timeout, seconds{2});
+  EXPECT_EQ(s.pool.pipeline_depth, 64U);
+  EXPECT_EQ(s.pool.statement_timeout, seconds{5});
+  EXPECT_TRUE(s.pool.prepared_statements);
+  EXPECT_FALSE(s.migrate);
+  EXPECT_EQ(s.migrations_dir, "migrations");
+  EXPECT_EQ(s.cursor_secret, "");
+}
+
+TEST_F(SettingsTest, MigrateIsAFlagAndAVariable) {
+  EXPECT_TRUE(Parse({"--migrate"}).migrate);
+  ScopedEnv env("MYRIAD_MIGRATE", "true");
+  EXPECT_TRUE(Parse({}).migrate);
 }
 
 TEST_F(SettingsTest, EachFlagIsParsedInBothSpellings) {

@@ -134,5 +134,39 @@ TEST(ProblemTest, OtherCodesCarryNoExtraHeaders) {
   }
 }
 
+TEST(ProblemTest, FieldErrorsAreSentAsErrorsMember) {
+  Error error{ErrorCode::kValidation, "The request has invalid fields.", {}};
+  error.errors.push_back({"email", "invalid", "email must be a valid address."});
+  error.errors.push_back({"", "empty", "Say \"what\" to change.\n"});
+  Response r = ProblemResponse(error, "id");
+  EXPECT_EQ(r.status, 422);
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(r.body, ec);
+  ASSERT_FALSE(ec) << r.body;
+  const auto& o = v.as_object();
+  ASSERT_TRUE(o.contains("errors") && o.at("errors").is_array()) << r.body;
+  const auto& errors = o.at("errors").as_array();
+  ASSERT_EQ(errors.size(), 2u);
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(errors[i].is_object());
+    const auto& e = errors[i].as_object();
+    EXPECT_EQ(e.size(), 3u);
+    ASSERT_TRUE(e.contains("field") && e.at("field").is_string());
+    ASSERT_TRUE(e.contains("code") && e.at("code").is_string());
+    ASSERT_TRUE(e.contains("message") && e.at("message").is_string());
+    EXPECT_EQ(e.at("field").as_string(), error.errors[i].field);
+    EXPECT_EQ(e.at("code").as_string(), error.errors[i].code);
+    EXPECT_EQ(e.at("message").as_string(), error.errors[i].message);
+  }
+}
+
+TEST(ProblemTest, NoFieldErrorsMeansNoErrorsMember) {
+  for (const auto& [code, status, type] : DocumentedCodes()) {
+    boost::json::value v = boost::json::parse(ProblemResponse({code, "x", {}}, "id").body);
+    EXPECT_FALSE(v.as_object().contains("errors")) << type;
+  }
+}
+
 }  // namespace
 }  // namespace myriad::http

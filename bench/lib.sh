@@ -1,0 +1,245 @@
+# Shared helpers for the load benchmarks in bench/*.sh. Source it after setting PY (the
+# Python interpreter); it does nothing on its own.
+# shellcheck shell=bash
+
+log() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# "15s" / "2m" / "15" -> seconds (for the outer timeout around wrk).
+dur_secs() {
+  local d=$1
+  case $d in
+    *ms) echo 1 ;;
+    *s) echo "${d%s}" ;;
+    *m) echo $(( ${d%m} * 60 )) ;;
+    *h) echo $(( ${d%h} * 3600 )) ;;
+    *) echo "$d" ;;
+  esac
+}
+# wrk wants a unit; accept a bare number of seconds.
+with_unit() { case $1 in *[a-z]) echo "$1" ;; *) echo "${1}s" ;; esac; }
+
+stop_pid() {  # pid, seconds to wait after SIGTERM before SIGKILL
+  local pid=$1 wait_s=${2:-10} i
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < wait_s * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+
+# A listen backlog above net.core.somaxconn is silently capped; 10,000 wrk connections
+# arriving at once overflow 4096 and show up as connect errors / 1 s SYN retries.
+# wrk -c10000 needs the fd limit raised in this shell; the servers inherit it too.
+raise_limits() {  # largest number of connections the run will open
+  local need=${1:-0} key cur hard
+  for key in net.core.somaxconn net.ipv4.tcp_max_syn_backlog; do
+    cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
+    if (( cur < 65535 )); then
+      sysctl -q -w "$key=65535" >/dev/null 2>&1 || warn "could not raise $key (now $cur); continuing"
+    fi
+  done
+  hard=$(ulimit -Hn)
+  ulimit -n "$hard" 2>/dev/null || warn "could not raise ulimit -n to $hard"
+  if [[ $(ulimit -n) != unlimited ]] && (( $(ulimit -n) < need + 100 )); then
+    warn "open-files limit $(ulimit -n) is low for $need connections"
+  fi
+}
+
+# A free loopback port below the ephemeral range (32768+), so client sockets of wrk
+# and the helpers can never take it; bind-tested, different on every call.
+USED_PORTS=""
+pick_port() {
+  local p
+  p=$("$PY" - "$USED_PORTS" <<'EOF'
+import random, socket, sys
+used = set(sys.argv[1].split())
+for _ in range(1000):
+    p = random.randint(20000, 32000)
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(p)
+    break
+else:
+    sys.exit("no free port")
+EOF
+  )
+  USED_PORTS="$USED_PORTS $p"
+  echo "$p"
+}
+
+wait_ready() {  # name pid port logfile [path]
+  local name=$1 pid=$2 port=$3 logf=$4 path=${5:-/api/health} i
+  for ((i = 0; i < 150; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 20 "$logf" >&2 || true
+      die "$name exited during start-up (log above: $logf)"
+    fi
+    if curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$port$path" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  tail -n 20 "$logf" >&2 || true
+  die "$name did not answer GET $path on 127.0.0.1:$port within 15 s"
+}
+
+# wrk bounded by timeout(1), in the background + wait, so a SIGTERM to the script runs its
+# trap at once (the trap stops $WRK_PID). Returns wrk's exit status.
+WRK_PID=''
+run_wrk_bounded() {  # outfile duration wrk-args...
+  local outf=$1 d=$2 rc=0
+  shift 2
+  timeout --kill-after=10 $(( $(dur_secs "$d") + 60 )) wrk -d"$d" "$@" >"$outf" 2>&1 &
+  WRK_PID=$!
+  wait "$WRK_PID" || rc=$?
+  WRK_PID=''
+  return "$rc"
+}
+
+# ---------------------------------------------------------------- users benchmarks
+# Shared by users_read.sh and users_list.sh: a private PostgreSQL (scripts/pg.sh) migrated
+# and seeded, Myriad serving it, and a cleanup trap for both. The caller sets ROOT, BENCH,
+# PY, USERS, MYRIAD_BIN, THREADS, POOL and RESULTS_DIR, then calls users_init.
+
+# shellcheck disable=SC2153  # MYRIAD_BIN and the others come from the sourcing script
+users_init() {
+  command -v wrk >/dev/null || die "wrk not found (scripts/deps.sh bench)"
+  command -v curl >/dev/null || die "curl not found (scripts/deps.sh test)"
+  [[ -x $PY ]] || die "$PY not found"
+  [[ $USERS =~ ^[1-9][0-9]*$ ]] || die "USERS must be a positive integer"
+  [[ $POOL =~ ^[1-9][0-9]*$ ]] || die "POOL must be a positive integer"
+  [[ -x $MYRIAD_BIN ]] || die "Myriad release binary missing: $MYRIAD_BIN.
+       Build it with: cmake --preset release && cmake --build --preset release (or set MYRIAD_BIN)"
+  mkdir -p "$RESULTS_DIR"
+  RESULTS_DIR=$(cd "$RESULTS_DIR" && pwd)
+  TMP=$(mktemp -d /tmp/myriad-users-bench.XXXXXX)
+  : >"$RESULTS_DIR/meta.tsv"
+  : >"$RESULTS_DIR/runs.jsonl"
+  unset MYRIAD_DATABASE_URL  # always a private server: pg.sh would otherwise use that one
+  MYRIAD_PID='' HELPER_PID=''
+  trap users_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+users_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_pid "$WRK_PID" 5
+  stop_pid "$HELPER_PID" 5
+  stop_pid "$MYRIAD_PID" 15
+  if [[ -s $TMP/myriad.log ]]; then cp "$TMP/myriad.log" "$RESULTS_DIR/myriad.log" || true; fi
+  bash "$ROOT/scripts/pg.sh" destroy "$TMP/pg" >/dev/null 2>&1 || true
+  rm -rf "$TMP"
+  exit "$rc"
+}
+
+# The run's context, first in meta.tsv: when, the machine and its load, the limits.
+users_meta_header() {  # kind wrk-description
+  meta kind "$1"
+  meta started "$(date -Is)"
+  meta machine "$(nproc) cores, $(uname -sr), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  meta limits "somaxconn $(sysctl -n net.core.somaxconn), tcp_max_syn_backlog $(sysctl -n net.ipv4.tcp_max_syn_backlog), ulimit -n $(ulimit -n)"
+  meta wrk "$2"
+  log "results folder: $RESULTS_DIR"
+}
+
+meta() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS_DIR/meta.tsv"; }  # key value
+
+db_psql() { bash "$ROOT/scripts/pg.sh" psql "$TMP/pg" -X -q -v ON_ERROR_STOP=1 -P pager=off "$@"; }
+
+# Private PostgreSQL, migrated, seeded with USERS rows (ids 1..USERS); sets DB_URL.
+users_db() {
+  local t0 t1
+  log "private PostgreSQL in $TMP/pg"
+  DB_URL=$(bash "$ROOT/scripts/pg.sh" start "$TMP/pg" | tail -n 1)
+  "$MYRIAD_BIN" migrate --database-url "$DB_URL" --migrations-dir "$ROOT/migrations" >&2
+  log "seeding $USERS users"
+  t0=$(date +%s.%N)
+  "$MYRIAD_BIN" seed --users "$USERS" --database-url "$DB_URL" >"$RESULTS_DIR/seed.txt" 2>&1 \
+    || { cat "$RESULTS_DIR/seed.txt" >&2; die "myriad seed failed"; }
+  t1=$(date +%s.%N)
+  meta seed_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+  meta users "$(db_psql -At -c 'SELECT count(*) FROM users')"
+  meta db_total_mb "$(db_psql -At -c "SELECT round(pg_total_relation_size('users') / 1e6)")"
+}
+
+# Myriad on a free loopback port against DB_URL; sets MYRIAD_PORT and MYRIAD_PID.
+start_myriad_db() {
+  local flag
+  for flag in --database-url --db-pool-size; do
+    if ! "$MYRIAD_BIN" serve --help 2>/dev/null | grep -q -- "$flag"; then
+      meta http_error "myriad serve has no $flag option"
+      report || true
+      die "$MYRIAD_BIN serve has no $flag option: this build does not serve the users API yet.
+       Nothing was measured over HTTP."
+    fi
+  done
+  MYRIAD_PORT=$(pick_port)
+  MYRIAD_CMD=(serve --listen "127.0.0.1:$MYRIAD_PORT" --threads "$THREADS" --access-log off
+    --log-level warn --database-url "$DB_URL" --db-pool-size "$POOL")
+  meta myriad_cmd "myriad ${MYRIAD_CMD[*]}"
+  meta pool "$POOL"
+  log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, --db-pool-size $POOL per process)"
+  "$MYRIAD_BIN" "${MYRIAD_CMD[@]}" >"$TMP/myriad.log" 2>&1 &
+  MYRIAD_PID=$!
+  wait_ready Myriad "$MYRIAD_PID" "$MYRIAD_PORT" "$TMP/myriad.log"
+}
+
+# The endpoint must answer 200 before any load runs: a 404 from a build without the users
+# API would otherwise show up as a fast, error-free benchmark.
+expect_200() {  # path
+  local status
+  status=$(curl -sS --max-time 5 -o "$TMP/check.body" -w '%{http_code}' \
+    "http://127.0.0.1:$MYRIAD_PORT$1") || status="no answer"
+  if [[ $status != 200 ]]; then
+    meta http_error "GET $1 answered $status"
+    report || true
+    die "GET $1 answered $status, expected 200: this Myriad build does not serve the users API
+       yet (or not correctly). Nothing was measured over HTTP. Body: $(head -c 300 "$TMP/check.body" 2>/dev/null)"
+  fi
+}
+
+# One warm-up (unreported) and one measured wrk run; appends the parsed run to runs.jsonl.
+measure() {  # name conns wrk-args...
+  local name=$1 c=$2 raw parsed rc=0
+  shift 2
+  if [[ $WARMUP != 0s ]]; then
+    log "$name: warm-up $WARMUP at $c connections"
+    run_wrk_bounded "$RESULTS_DIR/warmup-$name-c$c.txt" "$WARMUP" -t"$WRK_THREADS" -c"$c" \
+      --timeout 10s "$@" || warn "warm-up wrk exited with an error ($name, $c conns)"
+    sleep "$PAUSE"
+  fi
+  log "$name: $DURATION at $c connections"
+  raw="$RESULTS_DIR/wrk-$name-c$c.txt"
+  run_wrk_bounded "$raw" "$DURATION" -t"$WRK_THREADS" -c"$c" --latency --timeout 10s "$@" || rc=$?
+  (( rc == 0 )) || warn "wrk exited with $rc ($name, $c conns)"
+  kill -0 "$MYRIAD_PID" 2>/dev/null || die "Myriad died during the $name run at $c connections"
+  if parsed=$("$PY" "$BENCH/tools/wrk_parse.py" --json "$raw"); then
+    "$PY" -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(name=sys.argv[2], conns=int(sys.argv[3]), raw=sys.argv[4]); print(json.dumps(r))' \
+      "$parsed" "$name" "$c" "$(basename "$raw")" >>"$RESULTS_DIR/runs.jsonl"
+  else
+    printf '{"name": "%s", "conns": %s, "error": "unparsable wrk output", "raw": "%s"}\n' \
+      "$name" "$c" "$(basename "$raw")" >>"$RESULTS_DIR/runs.jsonl"
+    warn "could not parse $raw"
+  fi
+  sleep "$PAUSE"
+}
+
+# Summary table + targets (tools/users_report.py), printed and written as summary.md and
+# results.json.
+report() {
+  "$PY" "$BENCH/tools/users_report.py" "$REPORT_KIND" "$RESULTS_DIR" | tee "$RESULTS_DIR/summary.md"
+}

@@ -1,0 +1,232 @@
+#include "users/users_api.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <charconv>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "api/db_problem.hpp"
+#include "auth/password.hpp"
+#include "db/pg_pool.hpp"
+#include "http/problem.hpp"
+#include "users/user_store.hpp"
+
+namespace myriad::users {
+namespace {
+
+namespace asio = boost::asio;
+using http::ErrorCode;
+using http::Request;
+using http::Response;
+
+// Accounts created without a password cannot log in until one is set: "!" is no PHC
+// string, so no password ever verifies against it.
+constexpr std::string_view kNoPassword = "!";
+
+Response Problem(const Request& request, http::Error error) {
+  return http::ProblemResponse(error, request.request_id());
+}
+
+// application/json, application/merge-patch+json or any other application/*+json, with
+// or without parameters (charset).
+bool IsJson(std::string_view content_type) {
+  const auto semicolon = content_type.find(';');
+  std::string type(content_type.substr(0, semicolon));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (type == "application/json") return true;
+  return type.starts_with("application/") && type.ends_with("+json");
+}
+
+std::optional<Response> RequireJson(const Request& request) {
+  if (IsJson(request.Header("Content-Type"))) return std::nullopt;
+  return Problem(request, {ErrorCode::kUnsupportedMediaType,
+                           "Send the body as application/json (Content-Type header)."});
+}
+
+// A path id: decimal, 1..2^63-1. Anything else names no user.
+std::optional<std::int64_t> ParseId(std::string_view text) {
+  std::int64_t id = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, id);
+  if (ec != std::errc{} || ptr != end || id <= 0 || text.front() == '+') return std::nullopt;
+  return id;
+}
+
+Response NotFound(const Request& request) {
+  return Problem(request, {ErrorCode::kNotFound, "No user with this id."});
+}
+
+Response UserResponse(int status, const User& user) {
+  Response response = http::JsonResponse(status, ToJson(user));
+  response.Header("ETag", MakeETag(user.version));
+  return response;
+}
+
+Response StoreProblem(const Request& request, const StoreError& error) {
+  switch (error.failure) {
+    case StoreFailure::kNotFound:
+      return NotFound(request);
+    case StoreFailure::kDuplicateEmail:
+      return Problem(request, {ErrorCode::kConflict,
+                               "Another user already has this email address.",
+                               {{"email", "taken", "This email address is already in use."}}});
+    case StoreFailure::kStale:
+      return Problem(request, {ErrorCode::kPreconditionFailed,
+                               "The user has changed since the version named in If-Match; "
+                               "read it again and retry."});
+    case StoreFailure::kDatabase:
+      break;
+  }
+  return api::DbProblem(error.db, request.request_id());
+}
+
+// If-None-Match on GET: "*" or any listed tag equal to the current one (weak comparison).
+bool NoneMatchHits(std::string_view header, std::string_view etag) {
+  if (header.empty()) return false;
+  if (header.find('*') != std::string_view::npos) return true;
+  return header.find(etag) != std::string_view::npos;
+}
+
+std::optional<IfMatch> ReadIfMatch(const Request& request) {
+  if (!request.HasHeader("If-Match")) return std::nullopt;
+  return ParseIfMatch(request.Header("If-Match"));
+}
+
+struct Context {
+  const std::vector<db::PgPool*>& pools;
+  const CursorCodec& cursors;
+  auth::PasswordHasher& hasher;
+  UsersApi::Options options;
+
+  UserStore Store(const Request& request) const { return UserStore(*pools.at(request.worker())); }
+  UserStore::Clock::time_point Deadline(const Request& request) const {
+    return std::min(request.deadline(), UserStore::Clock::now() + options.statement_timeout);
+  }
+  // The hash for a new password; a Response when the hasher is full or failed.
+  asio::awaitable<core::Result<std::string, Response>> Hash(const Request& request,
+                                                            std::string_view password) const {
+    auto hashed = co_await hasher.Hash(password);
+    if (hashed.outcome == auth::PasswordHasher::Outcome::kOk) co_return std::move(hashed.hash);
+    if (hashed.outcome == auth::PasswordHasher::Outcome::kBusy) {
+      Response busy = Problem(
+          request, {ErrorCode::kOverloaded, "Too many passwords are being hashed; retry shortly."});
+      busy.Header("Retry-After", "1");
+      co_return core::Unexpected<Response>{std::move(busy)};
+    }
+    co_return core::Unexpected<Response>{
+        Problem(request, {ErrorCode::kInternal, "Could not hash the password."})};
+  }
+};
+
+asio::awaitable<Response> Create(const Context& c, const Request& request) {
+  if (auto refused = RequireJson(request)) co_return std::move(*refused);
+  auto input = ParseCreateUser(request.body());
+  if (!input) co_return Problem(request, std::move(input).error());
+  std::string hash(kNoPassword);
+  if (input->password) {
+    auto hashed = co_await c.Hash(request, *input->password);
+    if (!hashed) co_return std::move(hashed).error();
+    hash = std::move(*hashed);
+  }
+  auto store = c.Store(request);
+  auto user = co_await store.Create(*input, std::move(hash), c.Deadline(request));
+  if (!user) co_return StoreProblem(request, user.error());
+  Response response = UserResponse(201, *user);
+  response.Header("Location", "/api/users/" + std::to_string(user->id));
+  co_return response;
+}
+
+asio::awaitable<Response> Read(const Context& c, const Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) co_return NotFound(request);
+  auto store = c.Store(request);
+  auto user = co_await store.Get(*id, c.Deadline(request));
+  if (!user) co_return StoreProblem(request, user.error());
+  const std::string etag = MakeETag(user->version);
+  if (NoneMatchHits(request.Header("If-None-Match"), etag)) {
+    Response not_modified;
+    not_modified.status = 304;
+    not_modified.Header("ETag", etag);
+    co_return not_modified;
+  }
+  co_return UserResponse(200, *user);
+}
+
+asio::awaitable<Response> Update(const Context& c, const Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) co_return NotFound(request);
+  if (auto refused = RequireJson(request)) co_return std::move(*refused);
+  auto input = ParseUpdateUser(request.body());
+  if (!input) co_return Problem(request, std::move(input).error());
+  std::optional<std::string> hash;
+  if (input->password) {
+    auto hashed = co_await c.Hash(request, *input->password);
+    if (!hashed) co_return std::move(hashed).error();
+    hash = std::move(*hashed);
+  }
+  auto store = c.Store(request);
+  auto user = co_await store.Update(*id, *input, std::move(hash), ReadIfMatch(request),
+                                    c.Deadline(request));
+  if (!user) co_return StoreProblem(request, user.error());
+  co_return UserResponse(200, *user);
+}
+
+asio::awaitable<Response> Remove(const Context& c, const Request& request) {
+  auto id = ParseId(request.Param("id"));
+  if (!id) co_return NotFound(request);
+  auto store = c.Store(request);
+  auto done = co_await store.Delete(*id, ReadIfMatch(request), c.Deadline(request));
+  if (!done) co_return StoreProblem(request, done.error());
+  Response response;
+  response.status = 204;
+  co_return response;
+}
+
+asio::awaitable<Response> List(const Context& c, const Request& request) {
+  auto query = ParseListQuery(request.query(), c.cursors);
+  if (!query) co_return Problem(request, std::move(query).error());
+  auto store = c.Store(request);
+  auto page = co_await store.List(*query, c.Deadline(request));
+  if (!page) co_return StoreProblem(request, page.error());
+  std::string body = R"({"items":[)";
+  for (std::size_t i = 0; i < page->users.size(); ++i) {
+    if (i > 0) body += ',';
+    AppendJson(body, page->users[i]);
+  }
+  body += R"(],"next_cursor":)";
+  if (page->more && !page->users.empty()) {
+    // Cursors are base64url: no character needs escaping inside the JSON string.
+    body += '"';
+    body += c.cursors.Encode(page->users.back().id, query->q);
+    body += '"';
+  } else {
+    body += "null";
+  }
+  body += '}';
+  co_return http::JsonResponse(200, std::move(body));
+}
+
+}  // namespace
+
+UsersApi::UsersApi(const std::vector<db::PgPool*>& pools, const CursorCodec& cursors,
+                   auth::PasswordHasher& hasher, Options options)
+    : pools_(pools), cursors_(cursors), hasher_(hasher), options_(options) {}
+
+void UsersApi::Register(http::Routes& routes) const {
+  auto context = std::make_shared<Context>(Context{pools_, cursors_, hasher_, options_});
+  using http::Method;
+  routes.AddAsync(Method::kPost, "/api/users",
+                  [context](const Request& r) { return Create(*context, r); });
+  routes.AddAsync(Method::kGet, "/api/users",
+                  [context](const Request& r) { return List(*context, r); });
+  routes.AddAsync(Method::kGet, "/api/users/{id}",
+                  [context](const Request& r) { return Read(*context, r); });
+  routes.AddAsync(Method::kPatch, "/api/users/{id}",
+                  [context](const Request& r) { return Update(*context, r); });
+  routes.AddAsync(Method::kDelete, "/api/users/{id}",
+                  [context](const Request& r) { return Remove(*context, r); });
+}
+
+}  // namespace myriad::users
