@@ -11,7 +11,7 @@
 #   DURATION=15s      each measured wrk run
 #   CONNS=100         wrk connections
 #   WARMUP=3s         unreported wrk run before each measured one (0 = none)
-#   POOL=4            myriad serve --db-pool-size (per process, split across io threads)
+#   POOL=2            myriad serve --db-pool-size (per process, split across io threads)
 #   THREADS=2         myriad serve --threads
 #   WRK_THREADS=2     wrk -t
 #   PAUSE=2           seconds between runs
@@ -30,7 +30,7 @@ DEPTH=${DEPTH:-500000}
 DURATION=${DURATION:-15s}
 CONNS=${CONNS:-100}
 WARMUP=${WARMUP:-3s}
-POOL=${POOL:-4}
+POOL=${POOL:-2}
 THREADS=${THREADS:-2}
 WRK_THREADS=${WRK_THREADS:-2}
 PAUSE=${PAUSE:-2}

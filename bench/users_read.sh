@@ -8,7 +8,7 @@
 #   DURATION=15s         measured run: pgbench -T and each wrk run
 #   LEVELS="1000 10000"  wrk connection counts
 #   WARMUP=3s            unreported wrk run before each measured one (0 = none)
-#   POOL=4               myriad serve --db-pool-size (per process, split across io threads)
+#   POOL=2               myriad serve --db-pool-size (per process, split across io threads)
 #   THREADS=2            myriad serve --threads
 #   WRK_THREADS=2        wrk -t
 #   PGBENCH_CLIENTS=16   pgbench -c (with -j 2)
@@ -28,7 +28,7 @@ USERS=${USERS:-1000000}
 DURATION=${DURATION:-15s}
 LEVELS=${LEVELS:-1000 10000}
 WARMUP=${WARMUP:-3s}
-POOL=${POOL:-4}
+POOL=${POOL:-2}
 THREADS=${THREADS:-2}
 WRK_THREADS=${WRK_THREADS:-2}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}

@@ -42,7 +42,7 @@ std::string ParseMigrationsDir(const std::string& text) {
 }
 
 constexpr std::size_t kMaxPoolConnections = 1000;
-constexpr std::size_t kMaxPipelineDepth = 10'000;
+constexpr std::size_t kMaxPipelineDepth = 1'000'000;
 
 bool ParseSwitch(const std::string& text) {
   std::string lower;
@@ -71,7 +71,7 @@ void AddPoolOptions(CLI::App& app, PoolSettings& settings) {
              [&s](const std::string& t) { s.timeout = ParseTimeout(t); });
   AddSetting(
       app, "db-pipeline-depth", "N", std::to_string(s.pipeline_depth),
-      "Queries in flight on one connection before another is used, 1..10000",
+      "Queries in flight on one connection before another is used, 1..1000000",
       [&s](const std::string& t) { s.pipeline_depth = ParseCount(t, 1, kMaxPipelineDepth); });
   AddSetting(app, "db-statement-timeout", "DURATION", FormatDuration(s.statement_timeout),
              "Longest a query may run; it is then cancelled on the server",

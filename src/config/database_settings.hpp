@@ -25,15 +25,15 @@ struct DatabaseSettings {
 /// query never crosses threads); every thread gets at least one connection.
 struct PoolSettings {
   /// Connections kept open. Pipelining lets a few connections carry every concurrent
-  /// query: 4 served best here (docs/design/db.md has the measurements).
-  std::size_t size = 4;
+  /// query: one per io thread served best here (docs/design/db.md has the measurements).
+  std::size_t size = 2;
   /// Extra connections opened when every regular one has a full pipeline; closed again
   /// as soon as they are idle.
-  std::size_t max_overflow = 4;
+  std::size_t max_overflow = 2;
   /// Waiting longer than this for room on a connection answers 503.
   std::chrono::milliseconds timeout{2'000};
   /// Queries in flight on one connection before the pool prefers another one.
-  std::size_t pipeline_depth = 64;
+  std::size_t pipeline_depth = 10'000;
   /// Each query's limit (the request's deadline may cut it shorter), enforced by
   /// cancelling the query on the server (PQcancel) when it passes.
   std::chrono::milliseconds statement_timeout{5'000};

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
@@ -29,7 +31,7 @@ double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 
 }  // namespace
 
-struct PgPool::Impl {
+struct PgPool::Impl : std::enable_shared_from_this<PgPool::Impl> {
   Impl(asio::any_io_executor executor, PoolOptions opts)
       : ex(std::move(executor)), options(std::move(opts)), rng(std::random_device{}()) {}
 
@@ -48,6 +50,7 @@ struct PgPool::Impl {
   void Release(const std::shared_ptr<Slot>& slot);
   // Room for one more connection (regular, or overflow once the regular ones are open).
   bool MayOpen() const;
+  void GrowInBackground();
   // SELECT 1 first when the connection sat idle past pre_ping_after; false when it failed
   // (the connection is closed) or the connection is no longer usable.
   static asio::awaitable<bool> PrePing(std::shared_ptr<Impl> self, std::shared_ptr<Slot> slot,
@@ -170,6 +173,7 @@ asio::awaitable<DbResult<std::shared_ptr<Slot>>> PgPool::Impl::Acquire(std::shar
   while (!self->closed) {
     self->Prune();
     if (auto slot = exclusive ? self->PickIdle() : self->PickOpen()) {
+      if (!exclusive && slot->conn->in_flight() > 0) self->GrowInBackground();
       if (!co_await PrePing(self, slot, deadline)) continue;
       slot->last_used = Clock::now();
       if (exclusive) slot->pinned = true;
@@ -215,6 +219,23 @@ asio::awaitable<DbResult<std::shared_ptr<Slot>>> PgPool::Impl::Acquire(std::shar
   }
   co_return core::Unexpected<DbError>{self->Failed(
       DbError{DbErrorKind::kPoolExhausted, {}, "no connection free within the pool timeout"})};
+}
+
+void PgPool::Impl::GrowInBackground() {
+  // Every open connection is busy but the pool is below `size`: open one more without
+  // making this query wait for it, so concurrent queries spread over `size` pipelines
+  // (a slow query then holds up fewer others behind it on the same connection).
+  if (Counted() >= options.size || Clock::now() < next_connect) return;
+  const bool any_connecting =
+      std::any_of(slots.begin(), slots.end(), [](const auto& s) { return !s->conn.has_value(); });
+  if (any_connecting) return;
+  auto self = shared_from_this();
+  asio::co_spawn(
+      ex,
+      [self]() -> asio::awaitable<void> {
+        (void)co_await Open(self, Clock::now() + self->options.connect_timeout);
+      },
+      asio::detached);
 }
 
 bool PgPool::Impl::MayOpen() const {
@@ -268,6 +289,10 @@ asio::awaitable<DbResult<void>> PgPool::Impl::Open(std::shared_ptr<Impl> self,
     self->WakeAll();
     self->Publish();
     co_return core::Unexpected<DbError>{self->Failed(std::move(conn).error())};
+  }
+  if (self->closed) {
+    conn->Close();
+    co_return MakeDbError(DbErrorKind::kConnection, "pool closed");
   }
   self->failures = 0;
   ++self->connects;

@@ -39,8 +39,8 @@ struct Page {
 
 /// The users table through one io thread's pool. Cheap to construct per request. Every
 /// query is parameterised; statements are named (prepared once per connection) except
-/// the search, which goes out unnamed so PostgreSQL plans it for the actual `q` (a
-/// generic plan scans the whole table for a rare term instead of using the trigram index).
+/// the trigram step of a search, which goes out unnamed so PostgreSQL plans it for the
+/// actual `q` (user_store.cpp explains the two steps of a search).
 class UserStore {
  public:
   using Clock = db::PgPool::Clock;

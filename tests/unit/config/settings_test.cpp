@@ -169,7 +169,7 @@ const std::vector<Setting>& AllSettings() {
        "MYRIAD_DB_POOL_SIZE",
        "16",
        [](const ServeSettings& s) { EXPECT_EQ(s.pool.size, 16U); },
-       "1",
+       "3",
        {"0", "1001", "-1", "four"}},
       {"db-max-overflow",
        "MYRIAD_DB_MAX_OVERFLOW",
@@ -187,8 +187,8 @@ const std::vector<Setting>& AllSettings() {
        "MYRIAD_DB_PIPELINE_DEPTH",
        "1",
        [](const ServeSettings& s) { EXPECT_EQ(s.pool.pipeline_depth, 1U); },
-       "10000",
-       {"0", "10001", "deep"}},
+       "256",
+       {"0", "1000001", "deep"}},
       {"db-statement-timeout",
        "MYRIAD_DB_STATEMENT_TIMEOUT",
        "250ms",
@@ -287,10 +287,10 @@ TEST_F(SettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(s.retry_after, seconds{1});
   EXPECT_EQ(s.request_timeout, seconds{10});
   EXPECT_EQ(s.database.url, "");
-  EXPECT_EQ(s.pool.size, 4U);
-  EXPECT_EQ(s.pool.max_overflow, 4U);
+  EXPECT_EQ(s.pool.size, 2U);
+  EXPECT_EQ(s.pool.max_overflow, 2U);
   EXPECT_EQ(s.pool.timeout, seconds{2});
-  EXPECT_EQ(s.pool.pipeline_depth, 64U);
+  EXPECT_EQ(s.pool.pipeline_depth, 10000U);
   EXPECT_EQ(s.pool.statement_timeout, seconds{5});
   EXPECT_TRUE(s.pool.prepared_statements);
   EXPECT_FALSE(s.migrate);
