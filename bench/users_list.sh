@@ -70,7 +70,7 @@ import sys
 terms = [t for t in open(sys.argv[1], encoding="utf-8").read().splitlines() if t]
 values = ", ".join("(%d, '%s')" % (i, t.replace("'", "''")) for i, t in enumerate(terms))
 print(f"""SELECT t.term AS q, (SELECT count(*) FROM users
-         WHERE (email || ' ' || name) ILIKE '%' || t.term || '%') AS matching_rows
+         WHERE email ILIKE '%' || t.term || '%' OR name ILIKE '%' || t.term || '%') AS matching_rows
   FROM (VALUES {values}) AS t(n, term) ORDER BY t.n;""")
 PYEOF
 db_psql -f "$TMP/terms.sql" >"$RESULTS_DIR/term_counts.txt"
@@ -83,7 +83,10 @@ PREPARE list_page(bigint, integer) AS
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE list_page($DEPTH, 20);
 PREPARE search_page(text, bigint, integer) AS
   SELECT $COLUMNS_SQL FROM users
-   WHERE (email || ' ' || name) ILIKE '%' || \$1 || '%' AND id > \$2 ORDER BY id LIMIT \$3;
+   WHERE translate(email || ' ' || name, '@.-_+''', 'αβγδεζ')
+         ILIKE '%' || translate(\$1, '@.-_+''', 'αβγδεζ') || '%'
+     AND (email ILIKE '%' || \$1 || '%' OR name ILIKE '%' || \$1 || '%')
+     AND id > \$2 ORDER BY id + 0 LIMIT \$3;
 \\echo '-- search: q = smith (common), first page, limit 20 (custom plan)'
 EXPLAIN (ANALYZE, BUFFERS) EXECUTE search_page('smith', 0, 20);
 \\echo '-- search: q = .4242@ (one row), first page, limit 20 (custom plan)'

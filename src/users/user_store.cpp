@@ -46,10 +46,14 @@ const db::Statement kList{
 //     instead, which it picks when it overestimates the matches and which then reads all
 //     1M rows for a term that matches few or none (1.7 s measured).
 // The window holds every match in it, so step 2 may start after the last match found (or
-// the cursor). In both, the first condition is the trigram index's expression; the second
-// keeps a match from spanning the email and the name ("com ann" in "ann@example.com Ann").
-#define MYRIAD_USER_MATCH                              \
-  "(email || ' ' || name) ILIKE '%' || $1 || '%' AND " \
+// the cursor). In both, the first condition is the trigram index's expression
+// (migrations/0002: punctuation mapped to letters so that it narrows the lookup too); the
+// second is the real test, and keeps a match from spanning the email and the name ("com
+// ann" in "ann@example.com Ann"). translate() maps the LIKE escape's targets as well, so an
+// escaped "\_" becomes an escaped "\δ", which matches the δ that "_" became.
+#define MYRIAD_USER_MATCH                                             \
+  "translate(email || ' ' || name, '@.-_+''', 'αβγδεζ') ILIKE " \
+  "'%' || translate($1, '@.-_+''', 'αβγδεζ') || '%' AND "       \
   "(email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')"
 const db::Statement kSearchWindow{
     "users_search_window", "SELECT " MYRIAD_USER_COLUMNS
