@@ -238,7 +238,7 @@ int RunServe(const config::ServeSettings& settings) {
                options.max_connections);
   if (with_database) {
     spdlog::info(
-        "database pool: {} connections per io thread ({} in all), overflow {} per thread, "
+        "database pool: {} connection(s) per io thread ({} in all), overflow {} per thread, "
         "pipeline depth {}, prepared statements {}",
         pool_options.size, pool_options.size * options.threads, pool_options.max_overflow,
         pool_options.max_pipeline_depth, pool_options.connect.prepared ? "on" : "off");
