@@ -6,6 +6,9 @@
 #include <prometheus/metric_type.h>
 
 #include <array>
+#include <functional>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "metrics/sharded_cells.hpp"
@@ -64,14 +67,14 @@ class DbMetrics::Impl final : public prometheus::Collectable {
         query_base_(acquire_base_ + kHistogram.cells()),
         error_base_(query_base_ + (statements_.size() + 1) * kHistogram.cells()),
         cells_(shards, error_base_ + kErrorCells) {
+    for (std::size_t i = 0; i < statements_.size(); ++i) slots_.emplace(statements_[i], i);
     statements_.emplace_back("other");
   }
 
   std::size_t StatementSlot(std::string_view name) const {
-    for (std::size_t i = 0; i + 1 < statements_.size(); ++i) {
-      if (statements_[i] == name) return i;
-    }
-    return statements_.size() - 1;
+    // Read-only after construction, so concurrent lookups from io threads are safe.
+    const auto it = slots_.find(name);
+    return it != slots_.end() ? it->second : statements_.size() - 1;
   }
   std::size_t OtherSlot() const { return statements_.size() - 1; }
 
@@ -210,7 +213,15 @@ class DbMetrics::Impl final : public prometheus::Collectable {
     return f;
   }
 
+  // Heterogeneous lookup: find() takes a string_view without building a std::string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const {
+      return std::hash<std::string_view>{}(name);
+    }
+  };
   std::vector<std::string> statements_;  // names, then "other"
+  std::unordered_map<std::string, std::size_t, NameHash, std::equal_to<>> slots_;
   std::size_t pool_size_;
   std::size_t acquire_base_;
   std::size_t query_base_;

@@ -39,7 +39,7 @@ class DbMetrics {
   DbMetrics(const DbMetrics&) = delete;
   DbMetrics& operator=(const DbMetrics&) = delete;
 
-  /// The slot for a statement name (linear over a handful of names), for ObserveQuery.
+  /// The slot for a statement name (a hash lookup), for ObserveQuery.
   std::size_t StatementSlot(std::string_view name) const;
   std::size_t OtherStatementSlot() const;
 

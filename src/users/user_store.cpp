@@ -36,8 +36,12 @@ const db::Statement kDelete{
     "users_delete",
     "DELETE FROM users WHERE id = $1 AND ($2::int[] IS NULL OR version = ANY($2::int[])) "
     "RETURNING id"};
-const db::Statement kList{
-    "users_list", "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE id > $1 ORDER BY id LIMIT $2"};
+// The list and the search window take the page size as a literal, one prepared statement
+// per size (PagedStatements below): with `LIMIT $n` PostgreSQL assumes a parameterised limit
+// returns a tenth of the table, so the generic plan looks expensive and every execution was
+// planned afresh (pg_prepared_statements: custom plans only; planning showed in perf).
+constexpr std::string_view kListSql =
+    "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE id > $1 ORDER BY id LIMIT ";
 // Search runs in two steps, because no single plan is fast for both kinds of term:
 //  1. the next 2,000 rows in id order, filtered: a common term ("son", 12% of
 //     rows) fills a page here after a few hundred rows, in about a millisecond;
@@ -55,10 +59,10 @@ const db::Statement kList{
   "translate(email || ' ' || name, '@.-_+''', 'αβγδεζ') ILIKE " \
   "'%' || translate($1, '@.-_+''', 'αβγδεζ') || '%' AND "       \
   "(email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')"
-const db::Statement kSearchWindow{
-    "users_search_window", "SELECT " MYRIAD_USER_COLUMNS
-                           " FROM (SELECT * FROM users WHERE id > $2 ORDER BY id "
-                           "LIMIT 2000) AS w WHERE " MYRIAD_USER_MATCH " ORDER BY id LIMIT $3"};
+constexpr std::string_view kSearchWindowSql =
+    "SELECT " MYRIAD_USER_COLUMNS
+    " FROM (SELECT * FROM users WHERE id > $2 ORDER BY id LIMIT 2000) AS w WHERE " MYRIAD_USER_MATCH
+    " ORDER BY id LIMIT ";
 // Unnamed, so it is planned for the actual term (see the class comment).
 constexpr std::string_view kSearchIndexSql =
     "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE " MYRIAD_USER_MATCH
@@ -66,6 +70,38 @@ constexpr std::string_view kSearchIndexSql =
 #undef MYRIAD_USER_MATCH
 
 #undef MYRIAD_USER_COLUMNS
+
+// `name_N` / `sql N` for every fetch size N = 2..kMaxPageSize + 1 (a page plus one row).
+class PagedStatements {
+ public:
+  PagedStatements(std::string_view name, std::string_view sql_prefix) {
+    for (int fetch = 0; fetch <= kMaxPageSize + 1; ++fetch) {
+      statements_.push_back(db::Statement{std::string(name) + "_" + std::to_string(fetch),
+                                          std::string(sql_prefix) + std::to_string(fetch)});
+    }
+  }
+  const db::Statement& For(std::int64_t fetch) const {
+    return statements_.at(static_cast<std::size_t>(fetch));
+  }
+  void AppendNames(std::vector<std::string>& names) const {
+    for (std::size_t fetch = 2; fetch < statements_.size(); ++fetch) {
+      names.push_back(statements_[fetch].name);
+    }
+  }
+
+ private:
+  std::vector<db::Statement> statements_;
+};
+
+const PagedStatements& ListStatements() {
+  static const auto* const kStatements = new PagedStatements("users_list", kListSql);
+  return *kStatements;
+}
+const PagedStatements& SearchWindowStatements() {
+  static const auto* const kStatements =
+      new PagedStatements("users_search_window", kSearchWindowSql);
+  return *kStatements;
+}
 
 constexpr std::string_view kUniqueViolation = "23505";
 
@@ -129,7 +165,10 @@ std::optional<std::int64_t> Code(const std::optional<Status>& status) {
 }  // namespace
 
 std::vector<std::string> UserStore::StatementNames() {
-  return {kGet.name, kInsert.name, kUpdate.name, kDelete.name, kList.name, kSearchWindow.name};
+  std::vector<std::string> names = {kGet.name, kInsert.name, kUpdate.name, kDelete.name};
+  ListStatements().AppendNames(names);
+  SearchWindowStatements().AppendNames(names);
+  return names;
 }
 
 asio::awaitable<StoreResult<User>> UserStore::Get(std::int64_t id, Clock::time_point deadline) {
@@ -217,14 +256,15 @@ asio::awaitable<StoreResult<Page>> UserStore::List(const ListQuery& query,
     return std::nullopt;
   };
   if (query.q.empty()) {
-    auto params = db::Params::Of(query.after_id, fetch);
-    auto rows = co_await pool_.Query(kList, std::move(params), deadline);
+    auto params = db::Params::Of(query.after_id);
+    auto rows = co_await pool_.Query(ListStatements().For(fetch), std::move(params), deadline);
     if (!rows) co_return Fail(std::move(rows).error());
     if (auto bad = take(*rows)) co_return Fail(std::move(*bad));
   } else {
     const std::string pattern = EscapeLikePattern(query.q);
-    auto window_params = db::Params::Of(pattern, query.after_id, fetch);
-    auto window = co_await pool_.Query(kSearchWindow, std::move(window_params), deadline);
+    auto window_params = db::Params::Of(pattern, query.after_id);
+    const db::Statement& window_statement = SearchWindowStatements().For(fetch);
+    auto window = co_await pool_.Query(window_statement, std::move(window_params), deadline);
     if (!window) co_return Fail(std::move(window).error());
     if (auto bad = take(*window)) co_return Fail(std::move(*bad));
     if (std::ssize(page.users) < fetch) {
