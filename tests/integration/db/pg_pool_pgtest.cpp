@@ -93,6 +93,47 @@ TEST_F(PgPoolTest, PipelinesOntoFewConnections) {
   });
 }
 
+TEST_F(PgPoolTest, GrowsToSizeInTheBackgroundWhenEveryConnectionIsBusy) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    // Depth 64 is never reached by 12 queries: without background growth every batch
+    // would pipeline onto the one connection the warm-up opened.
+    PgPool pool(ex, Options(3, 0, 64));
+    auto warm = co_await pool.Query("select 1", Params{}, Soon());
+    CO_ASSERT_TRUE(warm.has_value());
+    CO_ASSERT_TRUE(pool.stats().connects == 1U);
+    std::size_t widest = 0;
+    for (int batch = 0; batch < 6 && widest < 3; ++batch) {
+      auto results =
+          co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.1)", 12);
+      std::set<std::int64_t> pids;
+      for (auto& r : results) {
+        CO_ASSERT_TRUE(r.has_value());
+        pids.insert(r->GetInt64(0, 0).value_or(0));
+      }
+      widest = std::max(widest, pids.size());
+    }
+    EXPECT_EQ(widest, 3U) << "later batches spread over every connection up to size";
+    auto s = pool.stats();
+    EXPECT_EQ(s.open, 3U);
+    EXPECT_EQ(s.connects, 3U) << "never beyond size: growth is not overflow";
+    EXPECT_EQ(s.overflow, 0U);
+  });
+}
+
+TEST_F(PgPoolTest, SizeOneNeverGrows) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    PgPool pool(ex, Options(1, 0, 64));
+    auto results = co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.1)", 8);
+    std::set<std::int64_t> pids;
+    for (auto& r : results) {
+      CO_ASSERT_TRUE(r.has_value());
+      pids.insert(r->GetInt64(0, 0).value_or(0));
+    }
+    EXPECT_EQ(pids.size(), 1U);
+    EXPECT_EQ(pool.stats().connects, 1U);
+  });
+}
+
 TEST_F(PgPoolTest, ExhaustedPoolAnswersWithinTheAcquireTimeout) {
   RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     auto options = Options(1, 0, 1);
