@@ -239,6 +239,31 @@ TEST_F(PgPoolTest, IdleConnectionsArePingedBeforeReuse) {
   }
 }
 
+TEST_F(PgPoolTest, IdleConnectionKilledBetweenQueriesIsReplacedUnseen) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = Options(1, 0, 8);
+    options.pre_ping_after = std::chrono::milliseconds(0);  // ping before every reuse
+    PgPool pool(ex, options);
+    PgPool admin(ex, Options(1, 0, 8));
+    auto first = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    CO_ASSERT_TRUE(first.has_value());
+    const auto pid = first->GetInt64(0, 0).value_or(0);
+    // Killed while idle, and the query follows at once: whether the pool notices the lost
+    // socket first or only through the failing ping, the caller must not see an error.
+    auto killed = co_await admin.Query("select pg_terminate_backend($1)", Params::Of(pid), Soon());
+    CO_ASSERT_TRUE(killed.has_value());
+    asio::steady_timer pause(ex, 20ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    auto second = co_await pool.Query("select pg_backend_pid()", Params{}, Soon());
+    EXPECT_TRUE(second.has_value()) << second.error().Describe();
+    CO_ASSERT_TRUE(second.has_value());
+    EXPECT_NE(second->GetInt64(0, 0).value_or(pid), pid);
+    auto s = pool.stats();
+    EXPECT_EQ(s.connects, 2U);
+    EXPECT_GE(s.pre_pings, 1U);
+  });
+}
+
 TEST_F(PgPoolTest, UnreachableServerFailsFastAndBacksOff) {
   std::uint16_t port = 0;
   {
