@@ -28,6 +28,11 @@ function(myriad_add_gtests root)
       # <build>/pgtest; support/pg_support.hpp's TestDatabaseUrl() reads its URL from there.
       list(APPEND properties FIXTURES_REQUIRED postgres
            ENVIRONMENT "MYRIAD_PGTEST_DIR=${CMAKE_BINARY_DIR}/pgtest")
+    elseif(label STREQUAL "redistest")
+      # A running Redis: the `redis` fixture of tests/CMakeLists.txt starts it in
+      # <build>/redistest; support/redis_support.hpp's TestRedisUrl() reads its URL from there.
+      list(APPEND properties FIXTURES_REQUIRED redis
+           ENVIRONMENT "MYRIAD_REDISTEST_DIR=${CMAKE_BINARY_DIR}/redistest")
     endif()
     gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 PROPERTIES ${properties})
   endforeach()

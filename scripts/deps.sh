@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Myriad needs, by group, skipping what is already there.
 #
-#   scripts/deps.sh [group...]     groups: build (default), test, bench, db, all
+#   scripts/deps.sh [group...]     groups: build (default), test, bench, db, redis, all
 #
 # Fast when everything is present (one dpkg-query). Otherwise: apt-get update once, then
 # apt-get install --no-install-recommends of the missing packages, with services kept from
@@ -14,8 +14,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ---------------------------------------------------------------------------------------
 # Package lists: the one place to add a dependency. Libraries and tools needed to compile
 # go in build (e.g. libpq-dev, libhiredis-dev); servers and tools the tests run go in test
-# (e.g. redis-server); load-test tools go in bench; the PostgreSQL server for scripts/pg.sh
-# goes in db.
+# (e.g. promtool); load-test tools go in bench; the PostgreSQL server for scripts/pg.sh
+# goes in db; the Redis server for scripts/redis.sh goes in redis.
 PKGS_build=(
   cmake ninja-build ccache g++ pkg-config
   libpq-dev # src/db and the pgtests (also in db)
@@ -37,7 +37,11 @@ PKGS_db=(
   postgresql-15 libpq-dev # scripts/pg.sh: server, contrib (pg_trgm, pg_stat_statements), libpq
   iproute2                # ss: scripts/pg.sh looks for a free port
 )
-GROUPS_ALL=(build test bench db)
+PKGS_redis=(
+  redis-server redis-tools # scripts/redis.sh: server (Redis 7) and redis-cli
+  iproute2                 # ss: scripts/redis.sh looks for a free port
+)
+GROUPS_ALL=(build test bench db redis)
 # ---------------------------------------------------------------------------------------
 
 usage() {
@@ -54,7 +58,7 @@ add_group() {
 wanted=()
 for group in "${groups[@]}"; do
   case "$group" in
-    build | test | bench | db) add_group "$group" ;;
+    build | test | bench | db | redis) add_group "$group" ;;
     all) for g in "${GROUPS_ALL[@]}"; do add_group "$g"; done ;;
     -h | --help) usage ;;
     *)

@@ -14,7 +14,7 @@ started=$SECONDS
 step=deps
 trap report_failure EXIT
 
-ensure_deps build test db
+ensure_deps build test db redis
 step=configure
 configure_preset dev
 step=build
