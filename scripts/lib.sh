@@ -89,3 +89,30 @@ ensure_deps() {
   fi
   bash "$MYRIAD_ROOT/scripts/deps.sh" "$@"
 }
+
+# --- For the local-server scripts (pg.sh, redis.sh), which define `running` and `stored_url`.
+
+# `status`: "running: URL" and exit 0, or "stopped" and exit 3.
+service_status() {
+  if running; then
+    echo "running: $(stored_url)"
+    exit 0
+  fi
+  echo "stopped"
+  exit 3
+}
+
+# Before start, stop or destroy: creates DIR for start, exits 0 with a note when there is
+# nothing in DIR to stop or destroy, and holds DIR/.lock so that two runs on one DIR take
+# turns; the lock's descriptor is left in the global lock_fd. Usage:
+# lock_service_dir COMMAND DIR "cluster" (what DIR holds, for the note).
+lock_service_dir() {
+  local command=$1 dir=$2 what=$3
+  [[ $command == start ]] && mkdir -p "$dir"
+  if [[ ! -d $dir ]]; then
+    note "no $what in $dir"
+    exit 0
+  fi
+  exec {lock_fd}>"$dir/.lock"
+  flock -w 120 "$lock_fd" || die "another ${0##*/} holds $dir/.lock"
+}

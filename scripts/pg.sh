@@ -115,23 +115,12 @@ case "$cmd" in
     exec "$(psql_bin)" -X "$url" "$@"
     ;;
   status)
-    if running; then
-      echo "running: $(stored_url)"
-      exit 0
-    fi
-    echo "stopped"
-    exit 3
+    service_status
     ;;
 esac
 
 # --- start, stop, destroy: one at a time per DIR -------------------------------------------
-[[ $cmd == start ]] && mkdir -p "$dir"
-if [[ ! -d $dir ]]; then
-  note "no cluster in $dir"
-  exit 0
-fi
-exec {lock_fd}>"$dir/.lock"
-flock -w 120 "$lock_fd" || die "another scripts/pg.sh holds $dir/.lock"
+lock_service_dir "$cmd" "$dir" "cluster"
 
 stop_cluster() {
   if running; then

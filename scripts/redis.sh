@@ -120,23 +120,12 @@ case "$cmd" in
     exec redis-cli -u "$url" "$@"
     ;;
   status)
-    if running; then
-      echo "running: $(stored_url)"
-      exit 0
-    fi
-    echo "stopped"
-    exit 3
+    service_status
     ;;
 esac
 
 # --- start, stop, destroy: one at a time per DIR -------------------------------------------
-[[ $cmd == start ]] && mkdir -p "$dir"
-if [[ ! -d $dir ]]; then
-  note "no Redis in $dir"
-  exit 0
-fi
-exec {lock_fd}>"$dir/.lock"
-flock -w 120 "$lock_fd" || die "another scripts/redis.sh holds $dir/.lock"
+lock_service_dir "$cmd" "$dir" "Redis"
 
 stop_server() {
   local pid i
