@@ -116,3 +116,30 @@ lock_service_dir() {
   exec {lock_fd}>"$dir/.lock"
   flock -w 120 "$lock_fd" || die "another ${0##*/} holds $dir/.lock"
 }
+
+port_busy() { [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
+
+pick_port() {
+  local p i
+  for ((i = 0; i < 100; i++)); do
+    p=$((20000 + RANDOM % 30000))
+    if ! port_busy "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "found no free loopback port"
+}
+
+# The port kept in DIR/port (so a server keeps its URL across restarts), or a free one
+# when there is none or it is taken now.
+service_port() {
+  local dir=$1 port
+  port="$(cat "$dir/port" 2>/dev/null || true)"
+  if [[ -n $port ]] && port_busy "$port"; then
+    warn "port $port (kept in $dir/port) is taken now; choosing another" >&2
+    port=""
+  fi
+  [[ -n $port ]] || port="$(pick_port)"
+  echo "$port"
+}

@@ -214,25 +214,7 @@ if [[ ! -f $home/data/PG_VERSION ]]; then
     "${as_pg[@]}" tee -a "$home/data/postgresql.conf" >/dev/null
 fi
 
-port_busy() { [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
-pick_port() {
-  local p i
-  for ((i = 0; i < 100; i++)); do
-    p=$((20000 + RANDOM % 30000))
-    if ! port_busy "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "found no free loopback port"
-}
-
-port="$(cat "$dir/port" 2>/dev/null || true)"
-if [[ -n $port ]] && port_busy "$port"; then
-  warn "port $port (kept in $dir/port) is taken now; choosing another"
-  port=""
-fi
-[[ -n $port ]] || port="$(pick_port)"
+port="$(service_port "$dir")"
 
 "${as_pg[@]}" mkdir -p -m 755 "$home/run"
 for attempt in 1 2 3; do

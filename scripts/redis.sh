@@ -183,25 +183,7 @@ if running; then
   exit 0
 fi
 
-port_busy() { [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]; }
-pick_port() {
-  local p i
-  for ((i = 0; i < 100; i++)); do
-    p=$((20000 + RANDOM % 30000))
-    if ! port_busy "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done
-  die "found no free loopback port"
-}
-
-port="$(cat "$dir/port" 2>/dev/null || true)"
-if [[ -n $port ]] && port_busy "$port"; then
-  warn "port $port (kept in $dir/port) is taken now; choosing another"
-  port=""
-fi
-[[ -n $port ]] || port="$(pick_port)"
+port="$(service_port "$dir")"
 
 # Waits until the server answers PING or its process is gone; the daemonizing parent exits
 # before the server has bound its port.

@@ -16,7 +16,6 @@ namespace {
 
 using text::CountCodePoints;
 using text::HasControlCharacter;
-using text::IsAsciiSpace;
 using text::IsValidUtf8;
 using text::TrimAscii;
 

@@ -1,10 +1,13 @@
 #include "users/text.hpp"
 
 namespace myriad::users::text {
+namespace {
 
 bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
+
+}  // namespace
 
 std::string_view TrimAscii(std::string_view s) {
   while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);

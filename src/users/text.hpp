@@ -6,7 +6,6 @@
 // Small text checks shared by the users input parsers (JSON bodies and query strings).
 namespace myriad::users::text {
 
-bool IsAsciiSpace(char c);
 /// `s` without ASCII whitespace at either end.
 std::string_view TrimAscii(std::string_view s);
 /// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.

@@ -16,8 +16,6 @@ namespace {
 
 using text::CountCodePoints;
 using text::HasControlCharacter;
-using text::IsAsciiSpace;
-using text::IsValidUtf8;
 using text::TrimAscii;
 
 constexpr std::size_t kMaxDepth = 32;

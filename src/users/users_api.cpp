@@ -50,7 +50,7 @@ std::optional<std::int64_t> ParseId(std::string_view text) {
   std::int64_t id = 0;
   const auto* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, id);
-  if (ec != std::errc{} || ptr != end || id <= 0 || text.front() == '+') return std::nullopt;
+  if (ec != std::errc{} || ptr != end || id <= 0) return std::nullopt;  // from_chars takes no '+'
   return id;
 }
 

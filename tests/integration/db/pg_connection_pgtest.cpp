@@ -268,6 +268,26 @@ TEST_F(PgConnectionTest, NullsRoundTrip) {
   });
 }
 
+// Statements of backend `pid` whose text holds `marker` and that are still running, polled
+// for up to 5 s until there are none; -1 when the observer's query fails.
+asio::awaitable<std::int64_t> ActiveStatements(asio::any_io_executor ex, PgConnection& observer,
+                                               int pid, const std::string& marker) {
+  std::int64_t active = -1;
+  for (int i = 0; i < 50 && active != 0; ++i) {
+    auto r = co_await observer.Query(
+        "select count(*) from pg_stat_activity where pid = $1 and state = 'active' "
+        "and query like '%' || $2 || '%'",
+        Params::Of(std::int64_t{pid}, marker), Clock::now() + 10s);
+    if (!r) co_return -1;
+    active = r->GetInt64(0, 0).value_or(-1);
+    if (active != 0) {
+      asio::steady_timer pause(ex, 100ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+  }
+  co_return active;
+}
+
 TEST_F(PgConnectionTest, DeadlineTimesOutAndCancelsOnServer) {
   std::random_device rd;
   const std::string marker = "myriad_timeout_" + std::to_string(rd());
@@ -301,19 +321,7 @@ TEST_F(PgConnectionTest, DeadlineTimesOutAndCancelsOnServer) {
     EXPECT_EQ(refused.error().kind, DbErrorKind::kConnection);
 
     // The statement is gone from the server soon, long before pg_sleep(30) would end.
-    std::int64_t active = -1;
-    for (int i = 0; i < 50 && active != 0; ++i) {
-      auto r = co_await observer->Query(
-          "select count(*) from pg_stat_activity where pid = $1 and state = 'active' "
-          "and query like '%' || $2 || '%'",
-          Params::Of(std::int64_t{pid}, marker), Soon());
-      CO_ASSERT_TRUE(r.has_value());
-      active = r->GetInt64(0, 0).value_or(-1);
-      if (active != 0) {
-        asio::steady_timer pause(ex, 100ms);
-        co_await pause.async_wait(asio::use_awaitable);
-      }
-    }
+    const std::int64_t active = co_await ActiveStatements(ex, *observer, pid, marker);
     EXPECT_EQ(active, 0) << "the timed-out statement is still running on the server";
 
     boost::system::error_code ec;
@@ -344,19 +352,7 @@ TEST_F(PgConnectionTest, CallerCancellationStopsTheStatementAndTheConnection) {
     EXPECT_EQ(which.index(), 1U);
     EXPECT_LT(Clock::now() - started, 3s);
     EXPECT_FALSE(conn->usable());
-    std::int64_t active = -1;
-    for (int i = 0; i < 50 && active != 0; ++i) {
-      auto r = co_await observer->Query(
-          "select count(*) from pg_stat_activity where pid = $1 and state = 'active' "
-          "and query like '%' || $2 || '%'",
-          Params::Of(std::int64_t{pid}, marker), Soon());
-      CO_ASSERT_TRUE(r.has_value());
-      active = r->GetInt64(0, 0).value_or(-1);
-      if (active != 0) {
-        asio::steady_timer pause(ex, 100ms);
-        co_await pause.async_wait(asio::use_awaitable);
-      }
-    }
+    const std::int64_t active = co_await ActiveStatements(ex, *observer, pid, marker);
     EXPECT_EQ(active, 0) << "the cancelled statement is still running on the server";
   });
 }

@@ -75,15 +75,24 @@ asio::awaitable<std::vector<DbResult<PgResult>>> Concurrently(asio::any_io_execu
   co_return out;
 }
 
+// The distinct backend pids that `select pg_backend_pid()...` results name; nullopt when
+// any query failed.
+std::optional<std::set<std::int64_t>> BackendPids(const std::vector<DbResult<PgResult>>& results) {
+  std::set<std::int64_t> pids;
+  for (const auto& r : results) {
+    if (!r) return std::nullopt;
+    pids.insert(r->GetInt64(0, 0).value_or(0));
+  }
+  return pids;
+}
+
 TEST_F(PgPoolTest, PipelinesOntoFewConnections) {
   RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     PgPool pool(ex, Options(2, 0, 64));
     auto results = co_await Concurrently(ex, pool, "select pg_backend_pid()", 100);
-    std::set<std::int64_t> pids;
-    for (auto& r : results) {
-      CO_ASSERT_TRUE(r.has_value());
-      pids.insert(r->GetInt64(0, 0).value_or(0));
-    }
+    auto backends = BackendPids(results);
+    CO_ASSERT_TRUE(backends.has_value());
+    const std::set<std::int64_t>& pids = *backends;
     EXPECT_LE(pids.size(), 2U);
     EXPECT_GE(pids.size(), 1U);
     auto s = pool.stats();
@@ -105,11 +114,9 @@ TEST_F(PgPoolTest, GrowsToSizeInTheBackgroundWhenEveryConnectionIsBusy) {
     for (int batch = 0; batch < 6 && widest < 3; ++batch) {
       auto results =
           co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.1)", 12);
-      std::set<std::int64_t> pids;
-      for (auto& r : results) {
-        CO_ASSERT_TRUE(r.has_value());
-        pids.insert(r->GetInt64(0, 0).value_or(0));
-      }
+      auto backends = BackendPids(results);
+      CO_ASSERT_TRUE(backends.has_value());
+      const std::set<std::int64_t>& pids = *backends;
       widest = std::max(widest, pids.size());
     }
     EXPECT_EQ(widest, 3U) << "later batches spread over every connection up to size";
@@ -124,11 +131,9 @@ TEST_F(PgPoolTest, SizeOneNeverGrows) {
   RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
     PgPool pool(ex, Options(1, 0, 64));
     auto results = co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.1)", 8);
-    std::set<std::int64_t> pids;
-    for (auto& r : results) {
-      CO_ASSERT_TRUE(r.has_value());
-      pids.insert(r->GetInt64(0, 0).value_or(0));
-    }
+    auto backends = BackendPids(results);
+    CO_ASSERT_TRUE(backends.has_value());
+    const std::set<std::int64_t>& pids = *backends;
     EXPECT_EQ(pids.size(), 1U);
     EXPECT_EQ(pool.stats().connects, 1U);
   });
@@ -172,11 +177,9 @@ TEST_F(PgPoolTest, OverflowOpensExtraConnectionsAndClosesThem) {
     auto warm = co_await pool.Query("select 1", Params{}, Soon());
     CO_ASSERT_TRUE(warm.has_value());
     auto results = co_await Concurrently(ex, pool, "select pg_backend_pid() from pg_sleep(0.3)", 3);
-    std::set<std::int64_t> pids;
-    for (auto& r : results) {
-      CO_ASSERT_TRUE(r.has_value());
-      pids.insert(r->GetInt64(0, 0).value_or(0));
-    }
+    auto backends = BackendPids(results);
+    CO_ASSERT_TRUE(backends.has_value());
+    const std::set<std::int64_t>& pids = *backends;
     EXPECT_EQ(pids.size(), 3U) << "three sleeping queries at depth 1 need three connections";
     auto s = pool.stats();
     EXPECT_EQ(s.open, 1U) << "overflow connections close when idle";
