@@ -86,12 +86,9 @@ cleanup() {
   stop_pid "$WRK_PID" 5   # timeout(1) passes the TERM on to wrk
   stop_pid "$HELPER_PID" 5
   stop_pid "$MYRIAD_PID" 15
-  stop_pid "$NGINX_PID" 10   # nginx (daemon off): SIGTERM = fast shutdown of master + workers
+  stop_nginx   # lib.sh; keeps nginx-error.log
   # Keep the server logs next to the results before the temp dir goes.
   if [[ -s $TMP/myriad.log ]]; then cp "$TMP/myriad.log" "$RESULTS_DIR/myriad.log" || true; fi
-  if [[ -s $TMP/nginx/logs/error.log ]]; then
-    cp "$TMP/nginx/logs/error.log" "$RESULTS_DIR/nginx-error.log" || true
-  fi
   rm -rf "$TMP"
   exit "$rc"
 }
@@ -109,7 +106,7 @@ rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0;
 server_pids() {  # the processes whose RSS counts: Myriad itself, nginx's workers
   case $1 in
     myriad) echo "$MYRIAD_PID" ;;
-    nginx) ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ' ' ;;
+    nginx) nginx_worker_pids ;;
   esac
 }
 server_rss_kb() {
@@ -138,32 +135,12 @@ check_response() {  # name port
 start_myriad() {
   MYRIAD_PORT=$(pick_port)
   log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, access log off)"
+  # --max-connections-per-ip 0: a capacity benchmark sends all its traffic from one address,
+  # which the default per-address cap (20) would turn away.
   "$MYRIAD_BIN" serve --listen "127.0.0.1:$MYRIAD_PORT" --threads "$THREADS" \
-    --access-log off --log-level warn >"$TMP/myriad.log" 2>&1 &
+    --access-log off --log-level warn --max-connections-per-ip 0 >"$TMP/myriad.log" 2>&1 &
   MYRIAD_PID=$!
   wait_ready Myriad "$MYRIAD_PID" "$MYRIAD_PORT" "$TMP/myriad.log"
-}
-
-start_nginx() {
-  NGINX_PORT=$(pick_port)
-  local prefix="$TMP/nginx" user_line="# not root: no user directive"
-  mkdir -p "$prefix/logs" "$prefix/temp"
-  (( EUID == 0 )) && user_line="user root;"   # else workers drop to nobody, which cannot read $TMP
-  sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$THREADS|g" \
-    -e "s|@USER_LINE@|$user_line|g" "$BENCH/nginx/health.conf.in" >"$prefix/nginx.conf"
-  cp "$prefix/nginx.conf" "$RESULTS_DIR/nginx.conf"
-  "$NGINX" -q -t -p "$prefix/" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
-    || die "nginx rejected the generated config ($RESULTS_DIR/nginx.conf)"
-  log "starting nginx on 127.0.0.1:$NGINX_PORT ($THREADS workers, access_log off)"
-  "$NGINX" -p "$prefix/" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
-    >"$prefix/logs/stdout.log" 2>&1 &
-  NGINX_PID=$!
-  wait_ready nginx "$NGINX_PID" "$NGINX_PORT" "$prefix/logs/error.log"
-  local i
-  for ((i = 0; i < 50; i++)); do   # RSS is summed over workers: wait for all of them
-    (( $(server_pids nginx | wc -w) >= THREADS )) && break
-    sleep 0.1
-  done
 }
 
 # Noise gauge: the share of the machine's CPU (all cores) that processes other than wrk
@@ -242,7 +219,7 @@ record_rss() {  # server phase
 : >"$RESULTS_DIR/runs.tsv"
 : >"$RESULTS_DIR/mem.tsv"
 if has_server myriad; then start_myriad; fi
-if has_server nginx; then start_nginx; fi
+if has_server nginx; then start_nginx "$BENCH/nginx/health.conf.in"; fi
 
 {
   echo "Myriad /api/health vs nginx return 200: $(date -Is)"
@@ -251,7 +228,7 @@ if has_server nginx; then start_nginx; fi
   echo "levels: $LEVELS connections; server order alternates per level"
   if has_server myriad; then
     echo "myriad: $MYRIAD_BIN ($("$MYRIAD_BIN" version 2>/dev/null | head -n 1 || true))"
-    echo "        serve --listen 127.0.0.1:$MYRIAD_PORT --threads $THREADS --access-log off --log-level warn"
+    echo "        serve --listen 127.0.0.1:$MYRIAD_PORT --threads $THREADS --access-log off --log-level warn --max-connections-per-ip 0"
   fi
   if has_server nginx; then
     echo "nginx:  $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), worker_processes $THREADS, access_log off, return 200 (config: nginx.conf)"

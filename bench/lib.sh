@@ -108,6 +108,51 @@ run_wrk_bounded() {  # outfile duration wrk-args...
   return "$rc"
 }
 
+# ---------------------------------------------------------------- nginx ceiling
+# nginx from a template in bench/nginx/ (placeholders @PREFIX@ @PORT@ @WORKERS@ @USER_LINE@,
+# plus whatever the extra sed expressions fill in), rendered into a private prefix under
+# $TMP/nginx: config, pid, lock, temp paths and error log all go there, and so does -e. It
+# never touches /etc/nginx, /var/lib/nginx, /run or port 80. The caller sets NGINX, TMP,
+# BENCH, THREADS and RESULTS_DIR; this sets NGINX_PORT and NGINX_PID. The template must
+# answer GET /api/health (readiness).
+NGINX_PID=''
+nginx_worker_pids() { ps --ppid "$NGINX_PID" -o pid= | tr -s ' \n' ' '; }
+
+start_nginx() {  # [template [sed-expression...]]
+  local template=${1:-$BENCH/nginx/health.conf.in}
+  shift $(( $# > 0 ? 1 : 0 ))
+  local extra=() expr
+  for expr in "$@"; do extra+=(-e "$expr"); done
+  NGINX_PORT=$(pick_port)
+  local prefix="$TMP/nginx" user_line="# not root: no user directive"
+  mkdir -p "$prefix/logs" "$prefix/temp"
+  (( EUID == 0 )) && user_line="user root;"   # else workers drop to nobody, which cannot read $TMP
+  sed -e "s|@PREFIX@|$prefix|g" -e "s|@PORT@|$NGINX_PORT|g" -e "s|@WORKERS@|$THREADS|g" \
+    -e "s|@USER_LINE@|$user_line|g" "${extra[@]}" "$template" >"$prefix/nginx.conf"
+  cp "$prefix/nginx.conf" "$RESULTS_DIR/nginx.conf"
+  "$NGINX" -q -t -p "$prefix/" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
+    || die "nginx rejected the generated config ($RESULTS_DIR/nginx.conf)"
+  log "starting nginx on 127.0.0.1:$NGINX_PORT ($THREADS workers, access_log off)"
+  "$NGINX" -p "$prefix/" -e "$prefix/logs/error.log" -c "$prefix/nginx.conf" \
+    >"$prefix/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  wait_ready nginx "$NGINX_PID" "$NGINX_PORT" "$prefix/logs/error.log"
+  local i
+  for ((i = 0; i < 50; i++)); do   # RSS is summed over workers: wait for all of them
+    (( $(nginx_worker_pids | wc -w) >= THREADS )) && break
+    sleep 0.1
+  done
+}
+
+# For the cleanup trap: stops nginx (daemon off: SIGTERM = fast shutdown of master +
+# workers) and keeps its error log next to the results when it is not empty.
+stop_nginx() {
+  stop_pid "$NGINX_PID" 10
+  if [[ -s $TMP/nginx/logs/error.log ]]; then
+    cp "$TMP/nginx/logs/error.log" "$RESULTS_DIR/nginx-error.log" || true
+  fi
+}
+
 # ---------------------------------------------------------------- users benchmarks
 # Shared by users_read.sh and users_list.sh: a private PostgreSQL (scripts/pg.sh) migrated
 # and seeded, Myriad serving it, and a cleanup trap for both. The caller sets ROOT, BENCH,
@@ -180,7 +225,10 @@ users_db() {
 start_myriad_db() {
   local flag
   for flag in --database-url --db-pool-size; do
-    if ! "$MYRIAD_BIN" serve --help 2>/dev/null | grep -q -- "$flag"; then
+    # The whole help text first: `--help | grep -q` under pipefail fails when grep exits
+    # early and the binary dies of SIGPIPE.
+    [[ -n ${serve_help:-} ]] || serve_help=$("$MYRIAD_BIN" serve --help 2>&1 || true)
+    if ! grep -q -- "$flag" <<<"$serve_help"; then
       meta http_error "myriad serve has no $flag option"
       report || true
       die "$MYRIAD_BIN serve has no $flag option: this build does not serve the users API yet.
@@ -188,8 +236,10 @@ start_myriad_db() {
     fi
   done
   MYRIAD_PORT=$(pick_port)
+  # --max-connections-per-ip 0: a capacity benchmark sends all its traffic from one address,
+  # which the default per-address cap (20) would turn away.
   MYRIAD_CMD=(serve --listen "127.0.0.1:$MYRIAD_PORT" --threads "$THREADS" --access-log off
-    --log-level warn --database-url "$DB_URL" --db-pool-size "$POOL")
+    --log-level warn --database-url "$DB_URL" --db-pool-size "$POOL" --max-connections-per-ip 0)
   meta myriad_cmd "myriad ${MYRIAD_CMD[*]}"
   meta pool "$POOL"
   log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, --db-pool-size $POOL per process)"

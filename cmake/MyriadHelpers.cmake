@@ -9,9 +9,9 @@ target_compile_options(myriad_warnings INTERFACE
 
 # Adds one gtest executable per test file; the file's suffix is its CTest label:
 #   *_test.cpp (pure, in-process; real sockets on loopback allowed),
-#   *_pgtest.cpp (real PostgreSQL), *_redistest.cpp (real Redis).
+#   *_pgtest.cpp (real PostgreSQL), *_redistest.cpp (real Redis), *_stacktest.cpp (both).
 function(myriad_add_gtests root)
-  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${root}/*_test.cpp ${root}/*_pgtest.cpp ${root}/*_redistest.cpp)
+  file(GLOB_RECURSE files CONFIGURE_DEPENDS ${root}/*_test.cpp ${root}/*_pgtest.cpp ${root}/*_redistest.cpp ${root}/*_stacktest.cpp)
   foreach(file IN LISTS files)
     get_filename_component(name ${file} NAME_WE)
     file(RELATIVE_PATH rel ${CMAKE_CURRENT_SOURCE_DIR} ${file})
@@ -20,10 +20,16 @@ function(myriad_add_gtests root)
     set(target "${prefix}_${name}")
     add_executable(${target} ${file})
     target_link_libraries(${target} PRIVATE myriad_objs myriad_test_support myriad_warnings GTest::gtest GTest::gmock GTest::gtest_main)
-    string(REGEX MATCH "_(test|pgtest|redistest)$" suffix "${name}")
+    string(REGEX MATCH "_(test|pgtest|redistest|stacktest)$" suffix "${name}")
     string(SUBSTRING "${suffix}" 1 -1 label)
     set(properties LABELS ${label} TIMEOUT 300)
-    if(label STREQUAL "pgtest")
+    if(label STREQUAL "stacktest")
+      # PostgreSQL and Redis together: the `stack` fixture of tests/CMakeLists.txt starts
+      # both under <build>/stacktest (one fixture and one variable: gtest discovery cannot
+      # pass list-valued properties).
+      list(APPEND properties FIXTURES_REQUIRED stack
+           ENVIRONMENT "MYRIAD_STACKTEST_DIR=${CMAKE_BINARY_DIR}/stacktest")
+    elseif(label STREQUAL "pgtest")
       # A running PostgreSQL: the `postgres` fixture of tests/CMakeLists.txt starts it in
       # <build>/pgtest; support/pg_support.hpp's TestDatabaseUrl() reads its URL from there.
       list(APPEND properties FIXTURES_REQUIRED postgres

@@ -20,6 +20,7 @@ PKGS_build=(
   cmake ninja-build ccache g++ pkg-config
   libpq-dev # src/db and the pgtests (also in db)
   libsodium-dev # Argon2id password hashes (myriad seed, later auth)
+  libhiredis-dev # the RESP protocol (reply parser, command encoder) under src/redis
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev

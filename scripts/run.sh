@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the service: installs missing packages, builds the release preset, starts a local
-# PostgreSQL (scripts/pg.sh, in var/postgres), applies migrations, seeds 1,000,000 demo
-# users on first start, and starts `myriad serve` (default 127.0.0.1:8080). Arguments and
-# MYRIAD_* variables pass through:
+# PostgreSQL (scripts/pg.sh, in var/postgres) and Redis (scripts/redis.sh, in var/redis),
+# applies migrations, seeds 1,000,000 demo users on first start, and starts `myriad serve`
+# (default 127.0.0.1:8080). Arguments and MYRIAD_* variables pass through:
 #
 #   scripts/run.sh --listen 0.0.0.0:9000 --threads 2
 #   MYRIAD_LOG_FORMAT=text scripts/run.sh
 #   MYRIAD_SEED_USERS=0 scripts/run.sh        # no demo users (default 1000000)
 #   MYRIAD_DATABASE_URL=postgresql://... scripts/run.sh   # your own server: migrated,
 #                                                         # never seeded, never started
+#   MYRIAD_REDIS_URL=redis://... scripts/run.sh           # your own Redis, never started
+#   MYRIAD_REDIS_URL=none scripts/run.sh                  # no Redis: in-process cache only
 #
 # Every seeded user's password is "myriad-demo-password": for demos and benchmarks only.
 # Re-running is quick: nothing is reinstalled, ninja has nothing to do, the cluster and
@@ -19,7 +21,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 step=deps
 trap report_failure EXIT
-ensure_deps build db
+ensure_deps build db redis
 step=configure
 configure_preset release
 step=build
@@ -38,6 +40,17 @@ else
   MYRIAD_DATABASE_URL="$(bash "$MYRIAD_ROOT/scripts/pg.sh" start | tail -n 1)"
   export MYRIAD_DATABASE_URL
   log "PostgreSQL at $MYRIAD_DATABASE_URL (scripts/pg.sh stop | destroy)"
+fi
+step=redis
+if [[ ${MYRIAD_REDIS_URL:-} == none ]]; then
+  unset MYRIAD_REDIS_URL
+  log "no Redis (MYRIAD_REDIS_URL=none): in-process cache and local rate limits only"
+elif [[ -n ${MYRIAD_REDIS_URL:-} ]]; then
+  log "using your Redis (MYRIAD_REDIS_URL)"
+else
+  MYRIAD_REDIS_URL="$(bash "$MYRIAD_ROOT/scripts/redis.sh" start | tail -n 1)"
+  export MYRIAD_REDIS_URL
+  log "Redis at $MYRIAD_REDIS_URL (scripts/redis.sh stop | destroy)"
 fi
 step=migrate
 (cd "$MYRIAD_ROOT" && "$binary" migrate)

@@ -126,6 +126,26 @@ def report_list(meta: dict, runs: list, results_dir: str, out: list, checks: lis
                 out += [f"### {title}", "", "```", f.read().rstrip("\n"), "```", ""]
 
 
+def finish(kind: str, meta: dict, runs: list, checks: list, out: list, results_dir: str) -> int:
+    """Appends the targets to `out`, prints it, writes results.json; shared with
+    cached_report.py."""
+    if checks:
+        out.append("Targets:")
+        for name, ok, value in checks:
+            out.append(f"- {name}: {value} {verdict(ok)}")
+        passed = sum(1 for _, ok, _ in checks if ok)
+        out.append("")
+        out.append(f"targets: {passed} PASS, {len(checks) - passed} MISS")
+    out.append(f"raw output: {results_dir}")
+    print("\n".join(out))
+    with open(os.path.join(results_dir, "results.json"), "w", encoding="utf-8") as f:
+        json.dump({"kind": kind, "meta": meta, "runs": runs,
+                   "targets": [{"target": n, "pass": ok, "value": v} for n, ok, v in checks]},
+                  f, indent=2, sort_keys=True)
+        f.write("\n")
+    return 0
+
+
 def main() -> int:
     if len(sys.argv) != 3 or sys.argv[1] not in ("read", "list"):
         print(__doc__, file=sys.stderr)
@@ -147,21 +167,7 @@ def main() -> int:
         out.append(f"HTTP NOT MEASURED: {meta['http_error']} (expected 200; the users API "
                    "is missing from this build or broken)")
         checks.append(("users API answers 200", False, meta["http_error"]))
-    if checks:
-        out.append("Targets:")
-        for name, ok, value in checks:
-            out.append(f"- {name}: {value} {verdict(ok)}")
-        passed = sum(1 for _, ok, _ in checks if ok)
-        out.append("")
-        out.append(f"targets: {passed} PASS, {len(checks) - passed} MISS")
-    out.append(f"raw output: {results_dir}")
-    print("\n".join(out))
-    with open(os.path.join(results_dir, "results.json"), "w", encoding="utf-8") as f:
-        json.dump({"kind": kind, "meta": meta, "runs": runs,
-                   "targets": [{"target": n, "pass": ok, "value": v} for n, ok, v in checks]},
-                  f, indent=2, sort_keys=True)
-        f.write("\n")
-    return 0
+    return finish(kind, meta, runs, checks, out, results_dir)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "app/migrate_command.hpp"
 #include "auth/password.hpp"
+#include "cache/cache_metrics.hpp"
 #include "core/build_info.hpp"
 #include "db/db_metrics.hpp"
 #include "db/pg_pool.hpp"
@@ -27,7 +29,11 @@
 #include "http/server.hpp"
 #include "log/log.hpp"
 #include "metrics/registry.hpp"
+#include "ratelimit/rate_limiter.hpp"
+#include "redis/redis_client.hpp"
+#include "redis/redis_metrics.hpp"
 #include "users/list_query.hpp"
+#include "users/user_cache.hpp"
 #include "users/user_store.hpp"
 #include "users/users_api.hpp"
 
@@ -44,6 +50,8 @@ http::ServerOptions ToServerOptions(const config::ServeSettings& s) {
   o.port = s.listen.port;
   o.threads = s.threads != 0 ? s.threads : std::max(1U, std::thread::hardware_concurrency());
   o.max_connections = s.max_connections;
+  o.max_connections_per_ip = s.max_connections_per_ip;
+  o.trusted_proxies = s.trusted_proxies;
   o.max_concurrency = s.max_concurrency;
   o.max_header_bytes = s.max_header_bytes;
   o.max_body_bytes = s.max_body_bytes;
@@ -92,11 +100,14 @@ boost::asio::awaitable<void> ProbeDatabase(db::PgPool& pool, std::shared_ptr<Pro
   }
 }
 
-// Each io thread's share of the database: its pool (and, on thread 0, the probe).
+// Each io thread's share of the database and Redis: its pool, its Redis client (when
+// configured) and, on thread 0, the database probe.
 class AppWorker final : public http::WorkerServices {
  public:
-  AppWorker(boost::asio::any_io_executor ex, db::PoolOptions options, std::atomic<bool>* probe_up)
+  AppWorker(const boost::asio::any_io_executor& ex, db::PoolOptions options,
+            std::atomic<bool>* probe_up, std::optional<redis::ClientOptions> redis)
       : pool_(ex, std::move(options)) {
+    if (redis) redis_.emplace(ex, std::move(*redis));
     if (probe_up != nullptr) {
       probe_ = std::make_shared<ProbeControl>(ex);
       boost::asio::co_spawn(ex, ProbeDatabase(pool_, probe_, *probe_up), boost::asio::detached);
@@ -111,15 +122,171 @@ class AppWorker final : public http::WorkerServices {
   AppWorker(const AppWorker&) = delete;
   AppWorker& operator=(const AppWorker&) = delete;
   db::PgPool& pool() { return pool_; }
+  redis::RedisClient* redis() { return redis_ ? &*redis_ : nullptr; }
 
  private:
   db::PgPool pool_;
+  std::optional<redis::RedisClient> redis_;
   std::shared_ptr<ProbeControl> probe_;
 };
+
+users::UserCacheOptions ToCacheOptions(const config::ServeSettings& s) {
+  users::UserCacheOptions o;
+  o.key_prefix = s.redis.key_prefix;
+  o.ttl = s.cache.ttl;
+  o.negative_ttl = s.cache.negative_ttl;
+  o.local_entries = s.cache.local_entries;
+  o.local_ttl = s.cache.local_ttl;
+  // A load that began before a write can finish as late as the request's deadline: the
+  // tombstone must outlive it.
+  o.tombstone_ttl =
+      std::max<std::chrono::milliseconds>(2 * s.request_timeout, std::chrono::seconds(5));
+  return o;
+}
+
+ratelimit::RateLimitOptions ToRateLimitOptions(const config::ServeSettings& s) {
+  ratelimit::RateLimitOptions o;
+  o.enabled = s.rate_limit.enabled;
+  o.default_limit = s.rate_limit.default_limit;
+  o.groups = s.rate_limit.groups;
+  o.trusted_proxies = s.trusted_proxies;
+  o.key_prefix = s.redis.key_prefix;
+  return o;
+}
 
 std::string HostForUrl(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
+
+// The database-backed part of the service: a pool (and a Redis client, when configured)
+// per io thread, the user cache, the rate limits and the users routes. Built before the
+// server and destroyed after it.
+class Backends {
+ public:
+  Backends(const config::ServeSettings& settings, unsigned threads, metrics::Registry& registry,
+           health::Readiness& readiness)
+      : settings_(settings),
+        threads_(threads),
+        pools_(threads, nullptr),
+        cursors_(settings.cursor_secret.empty() ? kDefaultCursorSecret : settings.cursor_secret),
+        hasher_(kHashThreads, kHashQueue),
+        limiter_(ToRateLimitOptions(settings), threads, threads) {
+    SetUpDatabase(registry, readiness);
+    if (settings.cache.enabled) SetUpCache(registry);
+    if (limiter_.enabled()) registry.Add(limiter_.Collectable());
+    if (!settings.redis.url.empty()) SetUpRedis(registry, readiness);
+  }
+  Backends(const Backends&) = delete;
+  Backends& operator=(const Backends&) = delete;
+
+  void RegisterRoutes(http::Routes& routes) {
+    users::UsersApi(pools_, cursors_, hasher_, {settings_.pool.statement_timeout}, cache_.get(),
+                    limiter_.enabled() ? &limiter_ : nullptr)
+        .Register(routes);
+  }
+
+  // Each io thread's pool and Redis client, handed to the cache and the limiter as well.
+  http::WorkerInit WorkerInit() {
+    return [this](std::size_t index,
+                  boost::asio::any_io_executor ex) -> std::unique_ptr<http::WorkerServices> {
+      db::PoolOptions pool = pool_options_;
+      pool.metrics_shard = index;
+      std::optional<redis::ClientOptions> redis;
+      if (redis_metrics_) {
+        redis = redis_options_;
+        redis->metrics_shard = index;
+      }
+      auto worker = std::make_unique<AppWorker>(
+          ex, std::move(pool), index == 0 ? &database_up_ : nullptr, std::move(redis));
+      pools_[index] = &worker->pool();
+      if (cache_) cache_->SetRedis(index, worker->redis());
+      limiter_.SetRedis(index, worker->redis());
+      return worker;
+    };
+  }
+
+  void LogSetup() const {
+    spdlog::info(
+        "database pool: {} connection(s) per io thread ({} in all), overflow {} per thread, "
+        "pipeline depth {}, prepared statements {}",
+        pool_options_.size, pool_options_.size * threads_, pool_options_.max_overflow,
+        pool_options_.max_pipeline_depth, pool_options_.connect.prepared ? "on" : "off");
+    if (redis_metrics_) {
+      spdlog::info("redis: {} ({} connection(s) per io thread, timeout {} ms)",
+                   redis::Describe(settings_.redis.endpoint), redis_options_.connections,
+                   settings_.redis.timeout.count());
+    } else {
+      spdlog::info(
+          "no Redis configured (--redis-url / MYRIAD_REDIS_URL): in-process cache and local "
+          "rate limits only");
+    }
+    spdlog::info("user cache: {}; rate limits: {}", cache_ ? "on" : "off (--cache off)",
+                 limiter_.enabled() ? "on" : "off (--rate-limit off)");
+  }
+
+  void Stop() { hasher_.Stop(); }
+
+ private:
+  void SetUpDatabase(metrics::Registry& registry, health::Readiness& readiness) {
+    const auto& s = settings_;
+    pool_options_.connect.conninfo = s.database.url;
+    pool_options_.connect.prepared = s.pool.prepared_statements;
+    pool_options_.size = std::max<std::size_t>(1, CeilDiv(s.pool.size, threads_));
+    pool_options_.max_overflow = CeilDiv(s.pool.max_overflow, threads_);
+    pool_options_.max_pipeline_depth = s.pool.pipeline_depth;
+    pool_options_.acquire_timeout = s.pool.timeout;
+    pool_options_.connect_timeout = s.database.connect_timeout;
+    auto db_metrics = std::make_shared<db::DbMetrics>(threads_, users::UserStore::StatementNames(),
+                                                      pool_options_.size * threads_);
+    pool_options_.metrics = db_metrics;
+    registry.Add(db_metrics->Collectable());
+    readiness.AddCheck({"database", [this] {
+                          return database_up_.load(std::memory_order_relaxed)
+                                     ? health::Readiness::State::kUp
+                                     : health::Readiness::State::kDown;
+                        }});
+  }
+
+  void SetUpCache(metrics::Registry& registry) {
+    auto cache_metrics = std::make_shared<cache::CacheMetrics>("user", threads_);
+    registry.Add(cache_metrics->set.Collectable());
+    cache_ = std::make_unique<users::UserCache>(ToCacheOptions(settings_), threads_,
+                                                std::move(cache_metrics));
+    registry.AddCallbackGauge(
+        "myriad_cache_local_entries", "Users held in the in-process cache.",
+        [cache = cache_.get()] { return static_cast<double>(cache->local_size()); });
+  }
+
+  void SetUpRedis(metrics::Registry& registry, health::Readiness& readiness) {
+    const auto& s = settings_.redis;
+    redis_metrics_ = std::make_shared<redis::RedisMetrics>(threads_);
+    registry.Add(redis_metrics_->set.Collectable());
+    redis_options_.endpoint = s.endpoint;
+    redis_options_.connections = std::max<std::size_t>(1, CeilDiv(s.max_connections, threads_));
+    redis_options_.command_timeout = s.timeout;
+    redis_options_.connect_timeout = s.connect_timeout;
+    redis_options_.scripts = {&ratelimit::RateLimiter::BucketScript()};
+    if (cache_) redis_options_.on_connect = [cache = cache_.get()] { return cache->Replay(); };
+    redis_options_.metrics = redis_metrics_;
+    // Redis down is degraded, not unready: reads go to the database meanwhile.
+    readiness.AddCheck({"cache", [m = redis_metrics_.get()] {
+                          return m->set.Sum(m->down) == 0 ? health::Readiness::State::kUp
+                                                          : health::Readiness::State::kDegraded;
+                        }});
+  }
+
+  const config::ServeSettings& settings_;
+  unsigned threads_;
+  std::vector<db::PgPool*> pools_;  // filled in as the server creates its workers
+  std::atomic<bool> database_up_{false};
+  db::PoolOptions pool_options_;
+  users::CursorCodec cursors_;
+  auth::PasswordHasher hasher_;
+  std::unique_ptr<users::UserCache> cache_;
+  ratelimit::RateLimiter limiter_;
+  std::shared_ptr<redis::RedisMetrics> redis_metrics_;  // null without Redis
+  redis::ClientOptions redis_options_;
+};
 
 }  // namespace
 
@@ -167,36 +334,17 @@ int RunServe(const config::ServeSettings& settings) {
   http::Routes routes;
   health::RegisterHealthRoutes(routes, readiness, registry);
 
-  // The database: one pool per io thread, filled in as the server creates its workers.
-  std::vector<db::PgPool*> pools(options.threads, nullptr);
-  std::atomic<bool> database_up{false};
-  std::shared_ptr<db::DbMetrics> db_metrics;
-  db::PoolOptions pool_options;
-  const users::CursorCodec cursors(settings.cursor_secret.empty() ? kDefaultCursorSecret
-                                                                  : settings.cursor_secret);
-  auth::PasswordHasher hasher(kHashThreads, kHashQueue);
+  std::optional<Backends> backends;
   if (with_database) {
-    pool_options.connect.conninfo = settings.database.url;
-    pool_options.connect.prepared = settings.pool.prepared_statements;
-    pool_options.size = std::max<std::size_t>(1, CeilDiv(settings.pool.size, options.threads));
-    pool_options.max_overflow = CeilDiv(settings.pool.max_overflow, options.threads);
-    pool_options.max_pipeline_depth = settings.pool.pipeline_depth;
-    pool_options.acquire_timeout = settings.pool.timeout;
-    pool_options.connect_timeout = settings.database.connect_timeout;
-    db_metrics = std::make_shared<db::DbMetrics>(
-        options.threads, users::UserStore::StatementNames(), pool_options.size * options.threads);
-    pool_options.metrics = db_metrics;
-    registry.Add(db_metrics->Collectable());
-    readiness.AddCheck({"database", [&database_up] {
-                          return database_up.load(std::memory_order_relaxed)
-                                     ? health::Readiness::State::kUp
-                                     : health::Readiness::State::kDown;
-                        }});
-    users::UsersApi(pools, cursors, hasher, {settings.pool.statement_timeout}).Register(routes);
+    backends.emplace(settings, options.threads, registry, readiness);
+    backends->RegisterRoutes(routes);
   } else {
     spdlog::warn(
         "no database configured (--database-url / MYRIAD_DATABASE_URL): serving health and "
         "metrics only, /api/users answers 404");
+    if (!settings.redis.url.empty()) {
+      spdlog::warn("--redis-url is ignored without a database: nothing to cache or limit");
+    }
   }
 
   std::unique_ptr<http::AccessLog> access_log;
@@ -214,18 +362,7 @@ int RunServe(const config::ServeSettings& settings) {
   std::promise<void> first_signal;
 
   http::Server server(options, routes, registry, access_log.get());
-  if (with_database) {
-    server.SetWorkerInit(
-        [&](std::size_t index,
-            boost::asio::any_io_executor ex) -> std::unique_ptr<http::WorkerServices> {
-          db::PoolOptions mine = pool_options;
-          mine.metrics_shard = index;
-          auto worker =
-              std::make_unique<AppWorker>(ex, std::move(mine), index == 0 ? &database_up : nullptr);
-          pools[index] = &worker->pool();
-          return worker;
-        });
-  }
+  if (backends) server.SetWorkerInit(backends->WorkerInit());
   try {
     server.Start();
   } catch (const std::exception& e) {
@@ -236,13 +373,7 @@ int RunServe(const config::ServeSettings& settings) {
   spdlog::info("myriad {} listening on http://{}:{} ({} io threads, max {} connections)",
                build.version, HostForUrl(options.host), server.port(), options.threads,
                options.max_connections);
-  if (with_database) {
-    spdlog::info(
-        "database pool: {} connection(s) per io thread ({} in all), overflow {} per thread, "
-        "pipeline depth {}, prepared statements {}",
-        pool_options.size, pool_options.size * options.threads, pool_options.max_overflow,
-        pool_options.max_pipeline_depth, pool_options.connect.prepared ? "on" : "off");
-  }
+  if (backends) backends->LogSetup();
 
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
@@ -270,7 +401,7 @@ int RunServe(const config::ServeSettings& settings) {
   }
   signals_ctx.stop();
   signal_thread.join();
-  hasher.Stop();
+  if (backends) backends->Stop();
   if (access_log) access_log->Flush();
   log::Shutdown();
   return 0;

@@ -17,6 +17,17 @@ std::string EnvName(std::string_view flag_name) {
 
 std::string Quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
 
+bool ParseSwitch(const std::string& text) {
+  std::string lower;
+  for (char c : text)
+    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (lower == "on" || lower == "true" || lower == "1" || lower == "yes") return true;
+  if (lower == "off" || lower == "false" || lower == "0" || lower == "no") return false;
+  throw std::invalid_argument("must be on or off, got " + Quoted(text));
+}
+
+std::string FormatSwitch(bool on) { return on ? "on" : "off"; }
+
 void AddSetting(CLI::App& app, std::string_view name, std::string type_name,
                 std::string default_text, std::string description,
                 std::function<void(const std::string&)> apply) {

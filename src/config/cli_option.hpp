@@ -16,6 +16,12 @@ std::string EnvName(std::string_view flag_name);
 /// "'text'", for error messages that quote a bad value.
 std::string Quoted(std::string_view text);
 
+/// "on"/"true"/"1"/"yes" or "off"/"false"/"0"/"no", any case; throws
+/// std::invalid_argument "must be on or off" otherwise.
+bool ParseSwitch(const std::string& text);
+/// "on" or "off".
+std::string FormatSwitch(bool on);
+
 /// Registers one setting as flag `--name` and its MYRIAD_* environment variable. `apply`
 /// parses the text into its field and throws std::invalid_argument with the reason; that
 /// is re-thrown as CLI::ValidationError from the option callback, because CLI11 only turns

@@ -44,17 +44,6 @@ std::string ParseMigrationsDir(const std::string& text) {
 constexpr std::size_t kMaxPoolConnections = 1000;
 constexpr std::size_t kMaxPipelineDepth = 1'000'000;
 
-bool ParseSwitch(const std::string& text) {
-  std::string lower;
-  for (char c : text)
-    lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  if (lower == "on" || lower == "true" || lower == "1" || lower == "yes") return true;
-  if (lower == "off" || lower == "false" || lower == "0" || lower == "no") return false;
-  throw std::invalid_argument("must be on or off, got " + Quoted(text));
-}
-
-std::string FormatSwitch(bool on) { return on ? "on" : "off"; }
-
 }  // namespace
 
 void AddPoolOptions(CLI::App& app, PoolSettings& settings) {

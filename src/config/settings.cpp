@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "config/cli_option.hpp"
+#include "config/redis_settings.hpp"
 
 namespace myriad::config {
 namespace {
@@ -246,6 +247,20 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
   AddSetting(app, "max-connections", "N", std::to_string(s.max_connections),
              "Open connections per process, 1..1000000; further ones wait in the backlog",
              [&s](const std::string& t) { s.max_connections = ParseCount(t, 1, kMaxConnections); });
+  AddSetting(
+      app, "max-connections-per-ip", "N", std::to_string(s.max_connections_per_ip),
+      "Open connections allowed from one client address, 0..1000000 (0 = no cap); "
+      "peers in --trusted-proxies are exempt",
+      [&s](const std::string& t) { s.max_connections_per_ip = ParseCount(t, 0, kMaxConnections); });
+  AddSetting(app, "trusted-proxies", "CIDRS", s.trusted_proxies.ToString(),
+             "Comma-separated CIDRs of load balancers whose X-Forwarded-For is believed; no one "
+             "by default",
+             [&s](const std::string& t) {
+               if (t.empty()) {
+                 throw std::invalid_argument("must not be empty (use \"none\" to trust no one)");
+               }
+               s.trusted_proxies = net::TrustedProxies::Parse(t);
+             });
   AddSetting(app, "max-concurrency", "N", std::to_string(s.max_concurrency),
              "In-flight requests per process, 1..1000000; beyond it: 503 with Retry-After",
              [&s](const std::string& t) { s.max_concurrency = ParseCount(t, 1, kMaxConcurrency); });
@@ -281,6 +296,9 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
              [&s](const std::string& t) { s.request_timeout = ParseTimeout(t); });
   AddDatabaseOptions(app, s.database);
   AddPoolOptions(app, s.pool);
+  AddRedisOptions(app, s.redis);
+  AddCacheOptions(app, s.cache);
+  AddRateLimitOptions(app, s.rate_limit);
   AddMigrationsDirOption(app, s.migrations_dir);
   app.add_flag("--migrate", s.migrate, "Apply pending migrations before listening")
       ->envname("MYRIAD_MIGRATE");

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "config/database_settings.hpp"
+#include "config/redis_settings.hpp"
+#include "net/trusted_proxies.hpp"
 
 namespace CLI {
 class App;
@@ -32,6 +34,11 @@ struct ServeSettings {
   std::string access_log = "stdout";
 
   std::size_t max_connections = 16384;
+  /// Open connections from one client address (nginx's limit_conn); 0 = no cap. Peers in
+  /// trusted_proxies are exempt.
+  std::size_t max_connections_per_ip = 20;
+  /// Load balancers whose X-Forwarded-For is believed; no one by default.
+  net::TrustedProxies trusted_proxies;
   /// In-flight requests per process. A connection has at most one request in flight, so
   /// this default never trips for a server that keeps up with 10,000 connections.
   std::size_t max_concurrency = 10240;
@@ -56,6 +63,11 @@ struct ServeSettings {
   std::string migrations_dir = "migrations";
   /// Key material for list cursors; replicas behind one load balancer must share it.
   std::string cursor_secret;
+
+  /// Without a URL: an in-process cache and local rate limits only.
+  RedisSettings redis;
+  CacheSettings cache;
+  RateLimitSettings rate_limit;
 };
 
 /// Registers every ServeSettings field on `app` as a flag with its environment variable,

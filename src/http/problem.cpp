@@ -38,6 +38,8 @@ ProblemInfo Info(ErrorCode code) {
       return {422, "urn:myriad:problem:validation", "Validation failed"};
     case ErrorCode::kTooManyRequests:
       return {429, "urn:myriad:problem:too-many-requests", "Too many requests"};
+    case ErrorCode::kTooManyConnections:
+      return {429, "urn:myriad:problem:too-many-connections", "Too many connections"};
     case ErrorCode::kHeadersTooLarge:
       return {431, "urn:myriad:problem:headers-too-large", "Request header fields too large"};
     case ErrorCode::kInternal:

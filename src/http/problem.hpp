@@ -24,6 +24,7 @@ enum class ErrorCode {
   kUnsupportedMediaType,  // 415
   kValidation,            // 422
   kTooManyRequests,       // 429
+  kTooManyConnections,    // 429 too many open connections from one client address
   kHeadersTooLarge,       // 431
   kInternal,              // 500
   kNotImplemented,        // 501

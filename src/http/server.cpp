@@ -14,10 +14,14 @@
 #include <boost/asio/write.hpp>
 #include <cassert>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 
 #include "core/clock.hpp"
 #include "http/problem.hpp"
@@ -45,9 +49,111 @@ enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering };
 
 }  // namespace
 
+// Open connections per client address. Shared by every io thread: each thread has its own
+// listener (SO_REUSEPORT), so one client's connections land on several threads. Sharded so
+// that accepts on different threads seldom meet on one mutex; an entry goes at zero, so
+// the table only holds addresses with open connections (at most --max-connections).
+class Server::PerIpConnections {
+ public:
+  explicit PerIpConnections(std::size_t cap) : cap_(cap), seed_(std::random_device{}()) {}
+
+  /// Counts one more connection from `address`; false (and no count) when it already has
+  /// `cap` open. Any thread.
+  bool TryAcquire(const net::Ipv6Bytes& address) {
+    const std::uint64_t hash = Hash(address);
+    Shard& shard = ShardFor(hash);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.counts.try_emplace(Key{address, hash}, 0).first;
+    if (it->second >= cap_) return false;
+    ++it->second;
+    return true;
+  }
+
+  /// Gives back one connection counted by TryAcquire. Any thread.
+  void Release(const net::Ipv6Bytes& address) {
+    const std::uint64_t hash = Hash(address);
+    Shard& shard = ShardFor(hash);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.counts.find(Key{address, hash});
+    if (it == shard.counts.end()) [[unlikely]] {
+      // Cannot happen: each slot comes from TryAcquire and is given back once (PerIpSlot).
+      spdlog::critical("per-IP connection count released twice");
+      std::abort();
+    }
+    if (--it->second == 0) shard.counts.erase(it);
+  }
+
+ private:
+  static constexpr std::size_t kShards = 64;
+  static constexpr int kShardShift = 58;  // the top 6 bits of a hash pick the shard
+
+  struct Key {
+    net::Ipv6Bytes address;
+    std::uint64_t hash;
+    bool operator==(const Key& other) const { return address == other.address; }
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const noexcept { return key.hash; }
+  };
+  // A cache line each, so threads working on different shards do not share one.
+  struct alignas(64) Shard {
+    std::mutex mutex;
+    std::unordered_map<Key, std::size_t, KeyHash> counts;
+  };
+
+  // Seeded per process: clients choose their addresses (a whole IPv6 /64), and a fixed hash
+  // would let them pile every connection into one bucket chain.
+  std::uint64_t Hash(const net::Ipv6Bytes& address) const {
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    std::memcpy(&high, address.data(), sizeof(high));
+    std::memcpy(&low, address.data() + sizeof(high), sizeof(low));
+    std::uint64_t h = (high ^ seed_) * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (h >> 32) ^ low) * 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 31);
+  }
+  Shard& ShardFor(std::uint64_t hash) { return shards_[hash >> kShardShift]; }
+
+  const std::size_t cap_;
+  const std::uint64_t seed_;
+  std::array<Shard, kShards> shards_;
+};
+
+// Holds one of a client address's connection slots; the session owns it, so the slot is
+// given back on every way out, including a session destroyed unfinished with its io_context.
+class PerIpSlot {
+ public:
+  PerIpSlot() = default;
+  PerIpSlot(Server::PerIpConnections* table, const net::Ipv6Bytes& address)
+      : table_(table), address_(address) {}
+  PerIpSlot(PerIpSlot&& other) noexcept
+      : table_(std::exchange(other.table_, nullptr)), address_(other.address_) {}
+  PerIpSlot& operator=(PerIpSlot&& other) noexcept {
+    if (this != &other) {
+      Release();
+      table_ = std::exchange(other.table_, nullptr);
+      address_ = other.address_;
+    }
+    return *this;
+  }
+  PerIpSlot(const PerIpSlot&) = delete;
+  PerIpSlot& operator=(const PerIpSlot&) = delete;
+  ~PerIpSlot() { Release(); }
+
+  /// Gives the slot back now rather than at destruction; later calls do nothing.
+  void Release() {
+    if (table_ != nullptr) std::exchange(table_, nullptr)->Release(address_);
+  }
+
+ private:
+  Server::PerIpConnections* table_ = nullptr;
+  net::Ipv6Bytes address_{};
+};
+
 struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
+  PerIpSlot per_ip;
   Connection* prev = nullptr;
   Connection* next = nullptr;
   Clock::time_point deadline = kNoDeadline;
@@ -114,7 +220,9 @@ struct ServerAccess {
 
   static asio::awaitable<void> Accept(Server& server, Worker& w);
   static asio::awaitable<void> Sweep(Server& server, Worker& w);
-  static asio::awaitable<void> Session(Server& server, Worker& w, tcp::socket socket);
+  static asio::awaitable<void> Session(Server& server, Worker& w, tcp::socket socket,
+                                       PerIpSlot per_ip);
+  static bool AdmitPerIp(Server& server, Worker& w, tcp::socket& socket, PerIpSlot& slot);
   static const AsyncHandler* Dispatch(Server& server, Worker& w, Connection& conn, Request& request,
                                       Response& response, std::size_t& route);
   static bool Complete(Server& server, Worker& w, Connection& conn, Request& request,
@@ -154,6 +262,40 @@ bool IsIdle(Connection& c) {
   return c.socket.available(ec) == 0 || ec;
 }
 
+net::Ipv6Bytes ToBytes(const asio::ip::address& address) {
+  net::Ipv6Bytes bytes{};
+  if (address.is_v4()) {
+    bytes[10] = 0xff;
+    bytes[11] = 0xff;
+    const auto v4 = address.to_v4().to_bytes();
+    std::copy(v4.begin(), v4.end(), bytes.begin() + 12);
+  } else {
+    const auto v6 = address.to_v6().to_bytes();
+    std::copy(v6.begin(), v6.end(), bytes.begin());
+  }
+  return bytes;
+}
+
+// A whole answer for a connection refused before any request is read: no Date or request
+// id, so it can be built once.
+std::string CannedProblem(ErrorCode code, std::string detail) {
+  const Response problem = ProblemResponse({code, std::move(detail)}, "");
+  return "HTTP/1.1 " + std::to_string(problem.status) + " " +
+         std::string(ReasonPhrase(problem.status)) +
+         "\r\nContent-Type: " + std::string(problem.content_type) +
+         "\r\nContent-Length: " + std::to_string(problem.body.size()) +
+         "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + problem.body;
+}
+
+// Refused fast: one non-blocking write of a canned answer, then close. No request is read.
+void AnswerAndClose(tcp::socket& socket, const std::string& answer) {
+  error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(answer), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
 std::string PeerOf(const tcp::socket& socket) {
   error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -171,6 +313,9 @@ Server::Server(ServerOptions options, const Routes& routes, metrics::Registry& r
                                                       routes.router().Templates())),
       access_log_(access_log != nullptr && access_log->enabled() ? access_log : nullptr) {
   if (options_.threads == 0) options_.threads = 1;
+  if (options_.max_connections_per_ip != 0) {
+    per_ip_ = std::make_unique<PerIpConnections>(options_.max_connections_per_ip);
+  }
   registry.Add(metrics_->Collectable());
   registry.AddCallbackGauge("http_requests_in_flight", "Requests being handled now.",
                             [this] { return static_cast<double>(in_flight()); });
@@ -302,26 +447,38 @@ asio::awaitable<void> ServerAccess::Accept(Server& server, Worker& w) {
       RejectConnection(server, w, socket);
       continue;
     }
+    PerIpSlot per_ip;
+    if (server.per_ip_ != nullptr && !AdmitPerIp(server, w, socket, per_ip)) continue;
     server.open_connections_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(*w.ctx, Session(server, w, std::move(socket)), asio::detached);
+    asio::co_spawn(*w.ctx, Session(server, w, std::move(socket), std::move(per_ip)),
+                   asio::detached);
   }
 }
 
 void ServerAccess::RejectConnection(Server& server, Worker& w, tcp::socket& socket) {
   server.metrics_->Reject(w.index, metrics::Rejection::kConnections);
-  // Refused fast: one non-blocking write of a canned 503, then close. No request is read.
-  static const std::string kBody =
-      R"({"type":"urn:myriad:problem:overloaded","title":"Server overloaded","status":503,)"
-      R"("detail":"Too many open connections; retry later."})";
   static const std::string kAnswer =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-      "Content-Length: " +
-      std::to_string(kBody.size()) + "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + kBody;
+      CannedProblem(ErrorCode::kOverloaded, "Too many open connections; retry later.");
+  AnswerAndClose(socket, kAnswer);
+}
+
+bool ServerAccess::AdmitPerIp(Server& server, Worker& w, tcp::socket& socket, PerIpSlot& slot) {
   error_code ec;
-  socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(kAnswer), ec);
-  socket.shutdown(tcp::socket::shutdown_both, ec);
-  socket.close(ec);
+  const auto endpoint = socket.remote_endpoint(ec);
+  // A peer already gone has nothing left to cap; its session ends at the first read.
+  if (ec) return true;
+  const net::Ipv6Bytes address = ToBytes(endpoint.address());
+  if (server.options_.trusted_proxies.Contains(address)) return true;
+  if (!server.per_ip_->TryAcquire(address)) {
+    server.metrics_->Reject(w.index, metrics::Rejection::kPerIpConnections);
+    static const std::string kAnswer =
+        CannedProblem(ErrorCode::kTooManyConnections,
+                      "Too many open connections from your address; retry later.");
+    AnswerAndClose(socket, kAnswer);
+    return false;
+  }
+  slot = PerIpSlot(server.per_ip_.get(), address);
+  return true;
 }
 
 asio::awaitable<void> ServerAccess::Sweep(Server& server, Worker& w) {
@@ -368,8 +525,10 @@ asio::awaitable<void> ServerAccess::LingeringClose(Connection& conn) {
 // The connection's whole life is one loop (read, answer in order, write) kept in one
 // coroutine on purpose: splitting it into nested coroutines costs a frame per request.
 // NOLINTNEXTLINE(readability-function-cognitive-complexity)
-asio::awaitable<void> ServerAccess::Session(Server& server, Worker& w, tcp::socket socket) {
+asio::awaitable<void> ServerAccess::Session(Server& server, Worker& w, tcp::socket socket,
+                                            PerIpSlot per_ip) {
   Connection conn(std::move(socket));
+  conn.per_ip = std::move(per_ip);
   w.Link(&conn);
   error_code ec;
   conn.socket.set_option(tcp::no_delay(true), ec);
@@ -527,6 +686,9 @@ asio::awaitable<void> ServerAccess::Session(Server& server, Worker& w, tcp::sock
   }
   conn.socket.close(ec);
   w.Unlink(&conn);
+  // Before the count below, so that a client seeing the connection gone also finds its slot
+  // free; the frame's destruction would release it a little later.
+  conn.per_ip.Release();
   server.open_connections_.fetch_sub(1, std::memory_order_relaxed);
 }
 

@@ -13,6 +13,7 @@
 #include "http/access_log.hpp"
 #include "http/handler.hpp"
 #include "http/worker_services.hpp"
+#include "net/trusted_proxies.hpp"
 
 namespace myriad::metrics {
 class HttpMetrics;
@@ -36,6 +37,11 @@ struct ServerOptions {
   std::chrono::seconds retry_after{1};
   /// Each request's Request::deadline() is its dispatch time plus this.
   std::chrono::milliseconds request_timeout{10'000};
+  /// Open connections allowed from one client address (nginx's limit_conn); 0 = no cap.
+  std::size_t max_connections_per_ip = 0;
+  /// Peers in these networks (a load balancer) are never capped: their connections carry
+  /// many clients.
+  net::TrustedProxies trusted_proxies;
 };
 
 /// The HTTP/1.1 server: T io threads, each with its own io_context and SO_REUSEPORT
@@ -71,7 +77,8 @@ class Server {
   std::size_t open_connections() const { return open_connections_.load(std::memory_order_relaxed); }
   std::size_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
-  struct Worker;  // per-thread state, defined in server.cpp
+  struct Worker;           // per-thread state, defined in server.cpp
+  class PerIpConnections;  // open connections per client address, defined in server.cpp
 
  private:
   friend struct ServerAccess;
@@ -80,6 +87,9 @@ class Server {
   std::unique_ptr<metrics::HttpMetrics> metrics_;
   AccessLog* access_log_;
   WorkerInit worker_init_;
+  // Declared before workers_: sessions destroyed with a worker's io_context release their
+  // slot in it.
+  std::unique_ptr<PerIpConnections> per_ip_;  // null when the cap is off
   std::vector<std::unique_ptr<Worker>> workers_;
   std::uint16_t port_ = 0;
   std::atomic<bool> draining_{false};

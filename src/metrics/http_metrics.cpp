@@ -65,7 +65,7 @@ constexpr std::array<double, 14> kDurationBounds = {0.0005, 0.001, 0.0025, 0.005
 constexpr HistogramCells kDuration{kDurationBounds};
 
 constexpr std::array<std::string_view, kRejectionCount> kRejectionLabels = {
-    "concurrency", "connections", "timeout", "too_large", "bad_request"};
+    "concurrency", "connections", "timeout", "too_large", "bad_request", "per_ip_connections"};
 
 constexpr std::string_view kUnmatchedLabel = "unmatched";
 

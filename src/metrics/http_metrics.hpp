@@ -16,13 +16,14 @@ namespace myriad::metrics {
 
 /// Why the server turned a request or connection away (label `reason`).
 enum class Rejection : std::uint8_t {
-  kConcurrency,  // --max-concurrency reached: 503
-  kConnections,  // --max-connections reached: connection refused
-  kTimeout,      // header/body/idle/write timeout
-  kTooLarge,     // 413 / 431
-  kBadRequest,   // malformed HTTP: 400
+  kConcurrency,       // --max-concurrency reached: 503
+  kConnections,       // --max-connections reached: connection refused
+  kTimeout,           // header/body/idle/write timeout
+  kTooLarge,          // 413 / 431
+  kBadRequest,        // malformed HTTP: 400
+  kPerIpConnections,  // --max-connections-per-ip reached: canned 429, connection closed
 };
-inline constexpr std::size_t kRejectionCount = 5;
+inline constexpr std::size_t kRejectionCount = 6;
 
 /// HTTP metrics kept in per-io-thread shards so that the hot path takes no lock, makes no
 /// allocation and shares no cache line (nor adjacent-line pair) with another thread. Each
@@ -32,7 +33,7 @@ inline constexpr std::size_t kRejectionCount = 5;
 /// Families exposed through Collectable():
 ///   http_requests_total{method,route,status}            counter, non-zero series only
 ///   http_request_duration_seconds{route}                histogram, routes observed so far
-///   http_rejections_total{reason}                       counter, all five reasons always
+///   http_rejections_total{reason}                       counter, every reason always
 ///
 /// `status` is the decimal code for every status code registered with IANA in 100-599
 /// (100, 200, 404, 429, 503, ...). An unregistered code inside 100-599 is counted under

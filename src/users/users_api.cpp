@@ -10,6 +10,8 @@
 #include "auth/password.hpp"
 #include "db/pg_pool.hpp"
 #include "http/problem.hpp"
+#include "ratelimit/rate_limiter.hpp"
+#include "users/user_cache.hpp"
 #include "users/user_store.hpp"
 
 namespace myriad::users {
@@ -99,10 +101,17 @@ struct Context {
   const CursorCodec& cursors;
   auth::PasswordHasher& hasher;
   UsersApi::Options options;
+  UserCache* cache;
 
   UserStore Store(const Request& request) const { return UserStore(*pools.at(request.worker())); }
   UserStore::Clock::time_point Deadline(const Request& request) const {
     return std::min(request.deadline(), UserStore::Clock::now() + options.statement_timeout);
+  }
+  // After a committed write: the cache must not hand out the old value from now on.
+  asio::awaitable<void> Invalidate(const Request& request, std::int64_t id) const {
+    if (cache != nullptr) {
+      co_await cache->Invalidate(request.worker(), id, request.deadline());
+    }
   }
   // The hash for a new password; a Response when the hasher is full or failed.
   asio::awaitable<core::Result<std::string, Response>> Hash(const Request& request,
@@ -133,25 +142,39 @@ asio::awaitable<Response> Create(const Context& c, const Request& request) {
   auto store = c.Store(request);
   auto user = co_await store.Create(*input, std::move(hash), c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
+  co_await c.Invalidate(request, user->id);  // a "no such user" may be cached for this id
   Response response = UserResponse(201, *user);
   response.Header("Location", "/api/users/" + std::to_string(user->id));
   co_return response;
+}
+
+// The answer to a read: 200 with the user, or 304 when If-None-Match names its ETag.
+Response ReadAnswer(const Request& request, std::string_view etag, std::string json) {
+  if (NoneMatchHits(request.Header("If-None-Match"), etag)) {
+    Response not_modified;
+    not_modified.status = 304;
+    not_modified.Header("ETag", std::string(etag));
+    return not_modified;
+  }
+  Response response = http::JsonResponse(200, std::move(json));
+  response.Header("ETag", std::string(etag));
+  return response;
 }
 
 asio::awaitable<Response> Read(const Context& c, const Request& request) {
   auto id = ParseId(request.Param("id"));
   if (!id) co_return NotFound(request);
   auto store = c.Store(request);
-  auto user = co_await store.Get(*id, c.Deadline(request));
-  if (!user) co_return StoreProblem(request, user.error());
-  const std::string etag = MakeETag(user->version);
-  if (NoneMatchHits(request.Header("If-None-Match"), etag)) {
-    Response not_modified;
-    not_modified.status = 304;
-    not_modified.Header("ETag", etag);
-    co_return not_modified;
+  const auto deadline = c.Deadline(request);
+  if (c.cache != nullptr) {
+    const UserCache::Load load = [&store, &id, deadline]() { return store.Get(*id, deadline); };
+    auto cached = co_await c.cache->Get(request.worker(), *id, load, deadline);
+    if (!cached) co_return StoreProblem(request, cached.error());
+    co_return ReadAnswer(request, (*cached)->etag, (*cached)->json);
   }
-  co_return UserResponse(200, *user);
+  auto user = co_await store.Get(*id, deadline);
+  if (!user) co_return StoreProblem(request, user.error());
+  co_return ReadAnswer(request, MakeETag(user->version), ToJson(*user));
 }
 
 asio::awaitable<Response> Update(const Context& c, const Request& request) {
@@ -170,6 +193,7 @@ asio::awaitable<Response> Update(const Context& c, const Request& request) {
   auto user = co_await store.Update(*id, *input, std::move(hash), ReadIfMatch(request),
                                     c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
+  co_await c.Invalidate(request, *id);
   co_return UserResponse(200, *user);
 }
 
@@ -179,6 +203,7 @@ asio::awaitable<Response> Remove(const Context& c, const Request& request) {
   auto store = c.Store(request);
   auto done = co_await store.Delete(*id, ReadIfMatch(request), c.Deadline(request));
   if (!done) co_return StoreProblem(request, done.error());
+  co_await c.Invalidate(request, *id);
   Response response;
   response.status = 204;
   co_return response;
@@ -211,22 +236,34 @@ asio::awaitable<Response> List(const Context& c, const Request& request) {
 }  // namespace
 
 UsersApi::UsersApi(const std::vector<db::PgPool*>& pools, const CursorCodec& cursors,
-                   auth::PasswordHasher& hasher, Options options)
-    : pools_(pools), cursors_(cursors), hasher_(hasher), options_(options) {}
+                   auth::PasswordHasher& hasher, Options options, UserCache* cache,
+                   ratelimit::RateLimiter* limiter)
+    : pools_(pools),
+      cursors_(cursors),
+      hasher_(hasher),
+      options_(options),
+      cache_(cache),
+      limiter_(limiter) {}
 
 void UsersApi::Register(http::Routes& routes) const {
-  auto context = std::make_shared<Context>(Context{pools_, cursors_, hasher_, options_});
+  auto context = std::make_shared<Context>(Context{pools_, cursors_, hasher_, options_, cache_});
+  auto* limiter = limiter_;
+  auto add = [&routes, limiter](http::Method method, std::string_view pattern,
+                                const std::string& group, http::AsyncHandler handler) {
+    if (limiter != nullptr) handler = limiter->Wrap(group, std::move(handler));
+    routes.AddAsync(method, pattern, std::move(handler));
+  };
   using http::Method;
-  routes.AddAsync(Method::kPost, "/api/users",
-                  [context](const Request& r) { return Create(*context, r); });
-  routes.AddAsync(Method::kGet, "/api/users",
-                  [context](const Request& r) { return List(*context, r); });
-  routes.AddAsync(Method::kGet, "/api/users/{id}",
-                  [context](const Request& r) { return Read(*context, r); });
-  routes.AddAsync(Method::kPatch, "/api/users/{id}",
-                  [context](const Request& r) { return Update(*context, r); });
-  routes.AddAsync(Method::kDelete, "/api/users/{id}",
-                  [context](const Request& r) { return Remove(*context, r); });
+  add(Method::kPost, "/api/users", "users-write",
+      [context](const Request& r) { return Create(*context, r); });
+  add(Method::kGet, "/api/users", "users-read",
+      [context](const Request& r) { return List(*context, r); });
+  add(Method::kGet, "/api/users/{id}", "users-read",
+      [context](const Request& r) { return Read(*context, r); });
+  add(Method::kPatch, "/api/users/{id}", "users-write",
+      [context](const Request& r) { return Update(*context, r); });
+  add(Method::kDelete, "/api/users/{id}", "users-write",
+      [context](const Request& r) { return Remove(*context, r); });
 }
 
 }  // namespace myriad::users

@@ -12,8 +12,13 @@ class PgPool;
 namespace myriad::auth {
 class PasswordHasher;
 }
+namespace myriad::ratelimit {
+class RateLimiter;
+}
 
 namespace myriad::users {
+
+class UserCache;
 
 /// The /api/users resource:
 ///   POST   /api/users         create: 201 + Location + ETag; 415, 400, 422, 409
@@ -23,6 +28,10 @@ namespace myriad::users {
 ///   DELETE /api/users/{id}    204; If-Match honoured; 404
 /// Database trouble answers 503 (pool exhausted or database down, with Retry-After) or 504
 /// (out of time, query cancelled); see api/db_problem.hpp.
+///
+/// Reads of one user go through `cache` when there is one (users/user_cache.hpp); every
+/// successful write invalidates the user there before answering. With a `limiter`, reads
+/// are in route group "users-read" and writes in "users-write".
 ///
 /// Authorization arrives with the accounts issue: every handler takes the request, which
 /// will carry the caller's identity, and the rule table will sit in front of these routes.
@@ -34,9 +43,11 @@ class UsersApi {
   };
 
   /// `pools[w]` is io thread w's pool; the vector must be filled before requests arrive
-  /// and outlive the routes. `hasher` hashes passwords given on create/update.
+  /// and outlive the routes. `hasher` hashes passwords given on create/update. `cache` and
+  /// `limiter` may be null; when set they must outlive the routes.
   UsersApi(const std::vector<db::PgPool*>& pools, const CursorCodec& cursors,
-           auth::PasswordHasher& hasher, Options options);
+           auth::PasswordHasher& hasher, Options options, UserCache* cache = nullptr,
+           ratelimit::RateLimiter* limiter = nullptr);
 
   void Register(http::Routes& routes) const;
 
@@ -45,6 +56,8 @@ class UsersApi {
   const CursorCodec& cursors_;
   auth::PasswordHasher& hasher_;
   Options options_;
+  UserCache* cache_;
+  ratelimit::RateLimiter* limiter_;
 };
 
 }  // namespace myriad::users

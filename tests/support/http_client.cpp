@@ -181,9 +181,15 @@ bool HttpClient::WaitClosed(std::chrono::milliseconds timeout) {
 }
 
 std::optional<HttpResponse> Get(std::uint16_t port, std::string_view target) {
+  return Call(port, "GET", target);
+}
+
+std::optional<HttpResponse> Call(std::uint16_t port, std::string_view method,
+                                 std::string_view target, std::string_view body,
+                                 std::vector<std::pair<std::string, std::string>> headers) {
   HttpClient client(port);
   if (!client.Connect()) return std::nullopt;
-  return client.Request("GET", target);
+  return client.Request(method, target, body, std::move(headers));
 }
 
 }  // namespace myriad::testing

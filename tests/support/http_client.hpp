@@ -61,4 +61,9 @@ class HttpClient {
 /// One-shot GET on a fresh connection.
 std::optional<HttpResponse> Get(std::uint16_t port, std::string_view target);
 
+/// One request on a connection of its own.
+std::optional<HttpResponse> Call(std::uint16_t port, std::string_view method,
+                                 std::string_view target, std::string_view body = {},
+                                 std::vector<std::pair<std::string, std::string>> headers = {});
+
 }  // namespace myriad::testing

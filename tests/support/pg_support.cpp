@@ -17,6 +17,7 @@
 
 #include "db/pg_connection.hpp"
 #include "support/coro_test.hpp"
+#include "support/fixture_dir.hpp"
 
 namespace myriad::testing {
 namespace {
@@ -47,14 +48,14 @@ std::string TestDatabaseUrl() {
   if (const char* url = std::getenv("MYRIAD_DATABASE_URL"); url != nullptr && *url != '\0') {
     return url;
   }
-  const char* dir = std::getenv("MYRIAD_PGTEST_DIR");
-  if (dir == nullptr || *dir == '\0') {
+  const std::string dir = FixtureDir("MYRIAD_PGTEST_DIR", "pg");
+  if (dir.empty()) {
     throw std::runtime_error(
         "no test database: run this test through ctest (its fixture starts PostgreSQL and sets "
         "MYRIAD_PGTEST_DIR), or set MYRIAD_PGTEST_DIR to a folder of `scripts/pg.sh start DIR`, "
         "or MYRIAD_DATABASE_URL to a server of your own");
   }
-  const std::string path = std::string(dir) + "/url";
+  const std::string path = dir + "/url";
   std::ifstream in(path);
   std::string url;
   if (!std::getline(in, url) || url.empty()) {

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <memory>
+#include <vector>
 
 #include "support/http_client.hpp"
 #include "support/process.hpp"
@@ -96,6 +98,52 @@ TEST(ServeProcess, WarnsWhenOpenFilesLimitIsTooLow) {
   auto status = child.Wait();
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0);
+}
+
+// Opens `count` connections to `port` from 127.0.0.1, one request answered on each, so the
+// server has admitted them; they stay open in `open`.
+bool OpenServed(std::uint16_t port, int count, std::vector<std::unique_ptr<HttpClient>>& open) {
+  for (int i = 0; i < count; ++i) {
+    open.push_back(std::make_unique<HttpClient>(port));
+    if (!open.back()->Connect()) return false;
+    auto r = open.back()->Request("GET", "/api/health");
+    if (!r || r->status != 200) return false;
+  }
+  return true;
+}
+
+TEST(ServeProcess, CapsConnectionsPerAddressByDefault) {
+  ChildProcess child(ServeArgs());
+  ASSERT_TRUE(child.WaitForOutput("listening on")) << child.output();
+  const auto port = ListeningPort(child.output());
+  std::vector<std::unique_ptr<HttpClient>> open;
+  ASSERT_TRUE(OpenServed(port, 20, open)) << child.output();
+  HttpClient extra(port);
+  ASSERT_TRUE(extra.Connect());
+  // Refused before any request is read: the answer comes without one.
+  auto refused = extra.ReadResponse();
+  ASSERT_TRUE(refused) << child.output();
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_NE(refused->body.find("urn:myriad:problem:too-many-connections"), std::string::npos);
+  open.clear();
+  child.Signal(SIGTERM);
+  auto status = child.Wait();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << child.output();
+}
+
+TEST(ServeProcess, TrustedProxiesAreNotCapped) {
+  ChildProcess child(
+      ServeArgs({"--max-connections-per-ip", "2", "--trusted-proxies", "127.0.0.0/8"}));
+  ASSERT_TRUE(child.WaitForOutput("listening on")) << child.output();
+  const auto port = ListeningPort(child.output());
+  std::vector<std::unique_ptr<HttpClient>> open;
+  EXPECT_TRUE(OpenServed(port, 5, open)) << child.output();
+  open.clear();
+  child.Signal(SIGTERM);
+  auto status = child.Wait();
+  ASSERT_TRUE(status);
+  EXPECT_EQ(*status, 0) << child.output();
 }
 
 TEST(ServeProcess, UnwritableAccessLogStopsStart) {

@@ -7,8 +7,10 @@
 #include <boost/json/parse.hpp>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "support/http_client.hpp"
 #include "support/server_fixture.hpp"
@@ -492,6 +494,126 @@ TEST(Server, AccessLogWritesJsonLines) {
   EXPECT_TRUE(lines[0].contains("time"));
   EXPECT_EQ(lines[1].at("route").as_string(), "unmatched");
   EXPECT_EQ(lines[1].at("status").as_int64(), 404);
+}
+
+http::ServerOptions PerIpCapOptions(std::size_t cap) {
+  auto options = TestServer::DefaultOptions();
+  options.max_connections_per_ip = cap;
+  // Two io threads with their own listeners: the cap must hold across them.
+  options.threads = 2;
+  return options;
+}
+
+// `count` connections, each with one request answered, so the server has accepted them.
+std::vector<std::unique_ptr<HttpClient>> OpenServed(std::uint16_t port, int count) {
+  std::vector<std::unique_ptr<HttpClient>> clients;
+  for (int i = 0; i < count; ++i) {
+    auto client = std::make_unique<HttpClient>(port);
+    EXPECT_TRUE(client->Connect());
+    auto r = client->Request("GET", "/api/health");
+    EXPECT_TRUE(r && r->status == 200) << "connection " << i;
+    clients.push_back(std::move(client));
+  }
+  return clients;
+}
+
+void ExpectTooManyConnections(HttpClient& client) {
+  auto refused = client.ReadResponse();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 429);
+  EXPECT_EQ(refused->Header("Content-Type").value_or(""), "application/problem+json");
+  EXPECT_EQ(refused->Header("Retry-After").value_or(""), "1");
+  EXPECT_EQ(refused->Header("Connection").value_or(""), "close");
+  auto json = boost::json::parse(refused->body).as_object();
+  EXPECT_EQ(json.at("type").as_string(), "urn:myriad:problem:too-many-connections");
+  EXPECT_EQ(json.at("status").as_int64(), 429);
+  EXPECT_TRUE(json.contains("title"));
+  EXPECT_TRUE(json.contains("detail"));
+  EXPECT_TRUE(client.WaitClosed());
+}
+
+TEST(ServerPerIpCap, ConnectionOverTheCapGets429AndIsClosed) {
+  TestServer server(PerIpCapOptions(3));
+  auto clients = OpenServed(server.port(), 3);
+
+  HttpClient extra(server.port());
+  ASSERT_TRUE(extra.Connect());
+  ExpectTooManyConnections(extra);
+
+  // The admitted connections are untouched, and the rejection is in /metrics.
+  auto metrics = clients[0]->Request("GET", "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_EQ(MetricValue(metrics->body, R"(http_rejections_total{reason="per_ip_connections"})"), 1)
+      << metrics->body;
+  EXPECT_EQ(MetricValue(metrics->body, R"(http_rejections_total{reason="connections"})"), 0);
+  EXPECT_EQ(server.server().open_connections(), 3U);
+}
+
+TEST(ServerPerIpCap, ClosingAConnectionFreesItsSlot) {
+  TestServer server(PerIpCapOptions(3));
+  auto clients = OpenServed(server.port(), 3);
+  for (int round = 0; round < 5; ++round) {
+    SCOPED_TRACE(round);
+    clients.front()->Close();
+    clients.erase(clients.begin());
+    // The slot is given back when the server notices the close.
+    ASSERT_TRUE(Eventually([&] { return server.server().open_connections() == 2; }));
+    auto more = OpenServed(server.port(), 1);
+    clients.push_back(std::move(more.front()));
+    HttpClient extra(server.port());
+    ASSERT_TRUE(extra.Connect());
+    ExpectTooManyConnections(extra);
+  }
+  EXPECT_EQ(MetricValue(server.Metrics(), R"(http_rejections_total{reason="per_ip_connections"})"),
+            5);
+}
+
+TEST(ServerPerIpCap, ConnectionsTheServerClosesFreeTheirSlotToo) {
+  TestServer server(PerIpCapOptions(1));
+  {
+    HttpClient bad(server.port());
+    ASSERT_TRUE(bad.Connect());
+    ASSERT_TRUE(bad.Send("GET /api/health HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n"));
+    auto r = bad.ReadResponse();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(bad.WaitClosed());
+  }
+  ASSERT_TRUE(Eventually([&] { return server.server().open_connections() == 0; }));
+  {
+    HttpClient closing(server.port());
+    ASSERT_TRUE(closing.Connect());
+    auto r = closing.Request("GET", "/api/health", {}, {{"Connection", "close"}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_TRUE(closing.WaitClosed());
+  }
+  ASSERT_TRUE(Eventually([&] { return server.server().open_connections() == 0; }));
+  auto again = Get(server.port(), "/api/health");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST(ServerPerIpCap, TrustedProxiesAreNotCapped) {
+  auto options = PerIpCapOptions(3);
+  options.trusted_proxies = net::TrustedProxies::Parse("127.0.0.1/32");
+  TestServer server(options);
+  auto clients = OpenServed(server.port(), 10);
+  EXPECT_EQ(server.server().open_connections(), 10U);
+  for (auto& client : clients) {
+    auto r = client->Request("GET", "/api/health");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  EXPECT_EQ(MetricValue(server.Metrics(), R"(http_rejections_total{reason="per_ip_connections"})"),
+            0);
+}
+
+TEST(ServerPerIpCap, OffByDefault) {
+  TestServer server;
+  auto clients = OpenServed(server.port(), 25);
+  EXPECT_EQ(server.server().open_connections(), 25U);
 }
 
 }  // namespace

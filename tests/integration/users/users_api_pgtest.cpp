@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "support/http_client.hpp"
+#include "support/myriad_server.hpp"
 #include "support/pg_support.hpp"
 #include "support/process.hpp"
 #include "support/server_fixture.hpp"
@@ -39,53 +40,6 @@ using Clock = std::chrono::steady_clock;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 const Headers kJson = {{"Content-Type", "application/json"}};
-
-// `myriad serve` as a child process on an ephemeral port.
-class MyriadServer {
- public:
-  MyriadServer(const std::string& database_url, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {MYRIAD_BINARY,
-                                     "serve",
-                                     "--listen",
-                                     "127.0.0.1:0",
-                                     "--access-log",
-                                     "off",
-                                     "--database-url",
-                                     database_url,
-                                     "--migrate",
-                                     "--migrations-dir",
-                                     std::string(MYRIAD_SOURCE_DIR) + "/migrations"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    child_ = std::make_unique<ChildProcess>(args);
-    if (!child_->WaitForOutput("listening on", 30s)) return;
-    port_ = ListeningPort(child_->output());
-    // The child writes its log into a pipe: keep reading it, or a full pipe would block the
-    // server on its next log line.
-    drain_ = std::jthread([child = child_.get()](const std::stop_token& stop) {
-      while (!stop.stop_requested()) {
-        if (!child->WaitForOutput("\x01never", 100ms)) std::this_thread::sleep_for(10ms);
-      }
-    });
-  }
-
-  std::uint16_t port() const { return port_; }
-  /// The log so far; only before the server started listening (the drain owns it after).
-  const std::string& output() const { return child_->output(); }
-
- private:
-  std::unique_ptr<ChildProcess> child_;
-  std::uint16_t port_ = 0;
-  std::jthread drain_;
-};
-
-// One request on a connection of its own.
-std::optional<HttpResponse> Call(std::uint16_t port, std::string_view method,
-                                 std::string_view target, std::string_view body = {},
-                                 Headers headers = {}) {
-  HttpClient client(port);
-  if (!client.Connect()) return std::nullopt;
-  return client.Request(method, target, body, std::move(headers));
-}
 
 json::value Parse(const HttpResponse& response) {
   boost::system::error_code ec;
@@ -905,9 +859,10 @@ std::string LockWaitersQuery(const std::string& schema, int holder_pid) {
 }
 
 TEST_F(UsersApiTest, ExhaustedPoolAnswers503QuicklyAndRecovers) {
-  StartServer({"--db-pool-size", "1", "--db-max-overflow", "0", "--db-pipeline-depth", "1",
-               "--db-pool-timeout", "300ms", "--threads", "1", "--db-statement-timeout", "10s",
-               "--request-timeout", "10s"});
+  // --cache off: these reads must each reach the database (the cache would make one).
+  StartServer({"--cache", "off", "--db-pool-size", "1", "--db-max-overflow", "0",
+               "--db-pipeline-depth", "1", "--db-pool-timeout", "300ms", "--threads", "1",
+               "--db-statement-timeout", "10s", "--request-timeout", "10s"});
   // Through SQL: with one connection, a POST could meet the readiness probe on it.
   const std::string id = schema_.Value(
       "INSERT INTO users (email, name, password_hash) VALUES ('pool@example.com', 'Pool', '!') "
@@ -1078,10 +1033,11 @@ TEST(UsersApiRecovery, ServesAgainAfterTheDatabaseRestartsWithoutLeakingConnecti
   // The cluster is ours alone: the cluster's default schema will do.
   constexpr int kPoolSize = 2;
   constexpr int kOverflow = 1;
-  MyriadServer server(cluster.url(), {"--threads", "1", "--db-pool-size", std::to_string(kPoolSize),
-                                      "--db-max-overflow", std::to_string(kOverflow),
-                                      "--db-pool-timeout", "300ms", "--db-statement-timeout", "1s",
-                                      "--db-connect-timeout", "1s", "--request-timeout", "2s"});
+  MyriadServer server(
+      cluster.url(),
+      {"--cache", "off", "--threads", "1", "--db-pool-size", std::to_string(kPoolSize),
+       "--db-max-overflow", std::to_string(kOverflow), "--db-pool-timeout", "300ms",
+       "--db-statement-timeout", "1s", "--db-connect-timeout", "1s", "--request-timeout", "2s"});
   const std::uint16_t port = server.port();
   ASSERT_NE(port, 0) << server.output();
   auto created =

@@ -33,6 +33,7 @@ const std::vector<Documented>& DocumentedCodes() {
       {ErrorCode::kUnsupportedMediaType, 415, "urn:myriad:problem:unsupported-media-type"},
       {ErrorCode::kValidation, 422, "urn:myriad:problem:validation"},
       {ErrorCode::kTooManyRequests, 429, "urn:myriad:problem:too-many-requests"},
+      {ErrorCode::kTooManyConnections, 429, "urn:myriad:problem:too-many-connections"},
       {ErrorCode::kHeadersTooLarge, 431, "urn:myriad:problem:headers-too-large"},
       {ErrorCode::kInternal, 500, "urn:myriad:problem:internal"},
       {ErrorCode::kNotImplemented, 501, "urn:myriad:problem:not-implemented"},

@@ -212,16 +212,19 @@ TEST_F(HttpMetricsTest, AllRejectionReasonsAlwaysPresent) {
                                {"connections", "0"},
                                {"timeout", "0"},
                                {"too_large", "0"},
-                               {"bad_request", "0"}}));
+                               {"bad_request", "0"},
+                               {"per_ip_connections", "0"}}));
   for (int i = 0; i < 3; ++i) metrics_.Reject(0, Rejection::kTimeout);
   for (int i = 0; i < 2; ++i) metrics_.Reject(1, Rejection::kTimeout);
   metrics_.Reject(1, Rejection::kConcurrency);
   metrics_.Reject(0, Rejection::kBadRequest);
+  metrics_.Reject(1, Rejection::kPerIpConnections);
   EXPECT_EQ(reasons(), (Labels{{"concurrency", "1"},
                                {"connections", "0"},
                                {"timeout", "5"},
                                {"too_large", "0"},
-                               {"bad_request", "1"}}));
+                               {"bad_request", "1"},
+                               {"per_ip_connections", "1"}}));
   // Rejections are not requests.
   EXPECT_TRUE(Family("http_requests_total").metric.empty());
 }

@@ -1,0 +1,355 @@
+#include "users/user_cache.hpp"
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+#include "cache/cache_metrics.hpp"
+#include "cache/local_cache.hpp"
+#include "cache/single_flight.hpp"
+#include "redis/redis_client.hpp"
+
+namespace myriad::users {
+namespace asio = boost::asio;
+namespace json = boost::json;
+using Clock = UserCache::Clock;
+using cache::CacheMetrics;
+
+namespace {
+
+constexpr std::string_view kKeyPart = "user:v1:";
+constexpr std::string_view kValuePrefix = "u1|";
+constexpr std::string_view kAbsent = "-";
+constexpr std::string_view kTombstone = "~";
+
+// Removes a value only if it is still the corrupt one we read, so a tombstone written in
+// between survives.
+const redis::Script kDeleteIfEqual{
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0"};
+
+using Lookup = StoreResult<CachedUserPtr>;  // null: no such user
+
+Clock::duration Jittered(std::chrono::milliseconds base, double jitter) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::uniform_real_distribution<double> spread(1.0 - jitter, 1.0 + jitter);
+  return std::chrono::duration_cast<Clock::duration>(base * spread(rng));
+}
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+const json::string* StringField(const json::object& o, std::string_view name) {
+  const auto* v = o.if_contains(name);
+  return v != nullptr ? v->if_string() : nullptr;
+}
+
+}  // namespace
+
+CachedUserPtr MakeCachedUser(User user) {
+  auto cached = std::make_shared<CachedUser>();
+  cached->json = ToJson(user);
+  cached->etag = MakeETag(user.version);
+  cached->user = std::move(user);
+  return cached;
+}
+
+std::string UserCacheKey(std::int64_t id, std::string_view prefix) {
+  std::string key(prefix);
+  key += kKeyPart;
+  key += std::to_string(id);
+  return key;
+}
+
+std::string EncodeCachedUser(const CachedUser* user) {
+  std::string out(kValuePrefix);
+  out += user != nullptr ? std::string_view(user->json) : kAbsent;
+  return out;
+}
+
+Decoded DecodeCachedUser(std::string_view value, std::int64_t id, CachedUserPtr& user) {
+  if (!value.starts_with(kValuePrefix)) return Decoded::kCorrupt;
+  value.remove_prefix(kValuePrefix.size());
+  if (value == kAbsent) return Decoded::kAbsent;
+  if (value == kTombstone) return Decoded::kTombstone;
+  boost::system::error_code ec;
+  const json::value parsed = json::parse(value, ec);
+  const auto* o = parsed.if_object();
+  if (ec || o == nullptr) return Decoded::kCorrupt;
+  const auto* id_field = o->if_contains("id");
+  const auto* version = o->if_contains("version");
+  const auto* email = StringField(*o, "email");
+  const auto* name = StringField(*o, "name");
+  const auto* role = StringField(*o, "role");
+  const auto* status = StringField(*o, "status");
+  const auto* created = StringField(*o, "created_at");
+  const auto* updated = StringField(*o, "updated_at");
+  if (id_field == nullptr || !id_field->is_int64() || id_field->as_int64() != id ||
+      version == nullptr || !version->is_int64() || email == nullptr || name == nullptr ||
+      role == nullptr || status == nullptr || created == nullptr || updated == nullptr ||
+      o->size() != 8) {
+    return Decoded::kCorrupt;
+  }
+  const auto parsed_role = ParseRole(*role);
+  const auto parsed_status = ParseStatus(*status);
+  const std::int64_t v = version->as_int64();
+  if (!parsed_role || !parsed_status || v < 1 || v > INT32_MAX) return Decoded::kCorrupt;
+  User u;
+  u.id = id;
+  u.email = *email;
+  u.name = *name;
+  u.role = *parsed_role;
+  u.status = *parsed_status;
+  u.created_at = *created;
+  u.updated_at = *updated;
+  u.version = static_cast<std::int32_t>(v);
+  auto cached = MakeCachedUser(std::move(u));
+  // The JSON we would produce must be the JSON stored: anything else is not ours.
+  if (cached->json != value) return Decoded::kCorrupt;
+  user = std::move(cached);
+  return Decoded::kUser;
+}
+
+struct UserCache::Impl {
+  Impl(UserCacheOptions o, std::size_t workers, std::shared_ptr<CacheMetrics> m)
+      : options(o), metrics(std::move(m)), clients(workers, nullptr), local(o.local_entries) {}
+
+  asio::awaitable<Lookup> LoadThrough(std::size_t worker, std::int64_t id, const Load& load,
+                                      Clock::time_point deadline, bool bypass_redis);
+  asio::awaitable<std::optional<Lookup>> ReadRedis(std::size_t worker, redis::RedisClient& client,
+                                                   std::int64_t id, Clock::time_point deadline,
+                                                   bool& may_fill);
+  void FillLocal(std::int64_t id, const CachedUserPtr& entry);
+  bool IsDeferred(std::int64_t id);
+  void Defer(std::int64_t id);
+
+  UserCacheOptions options;
+  std::shared_ptr<CacheMetrics> metrics;
+  std::vector<redis::RedisClient*> clients;
+  cache::LocalCache<CachedUserPtr> local;  // a null pointer is a cached "no such user"
+  cache::SingleFlight<Lookup> flights;
+  std::mutex deferred_mutex;
+  struct Deferred {
+    Clock::time_point until;  // a stale copy in Redis has expired by then
+    std::uint64_t sequence;   // order of deferral, so a replay forgets only what it sent
+  };
+  std::unordered_map<std::int64_t, Deferred> deferred;
+  std::uint64_t deferred_sequence = 0;
+  std::atomic<std::size_t> deferred_count{0};
+};
+
+void UserCache::Impl::FillLocal(std::int64_t id, const CachedUserPtr& entry) {
+  if (!local.enabled()) return;
+  const auto now = Clock::now();
+  const auto life = entry ? options.local_ttl : std::min(options.local_ttl, options.negative_ttl);
+  local.Fill(id, entry, now + Jittered(life, options.jitter), now);
+}
+
+bool UserCache::Impl::IsDeferred(std::int64_t id) {
+  if (deferred_count.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard lock(deferred_mutex);
+  const auto it = deferred.find(id);
+  if (it == deferred.end()) return false;
+  if (it->second.until > Clock::now()) return true;
+  deferred.erase(it);
+  deferred_count.store(deferred.size(), std::memory_order_relaxed);
+  return false;
+}
+
+void UserCache::Impl::Defer(std::int64_t id) {
+  // Until then a stale copy in Redis has certainly expired.
+  const auto until = std::chrono::time_point_cast<Clock::duration>(
+      Clock::now() + options.ttl + options.ttl * options.jitter + options.tombstone_ttl +
+      options.negative_ttl);
+  std::lock_guard lock(deferred_mutex);
+  if (deferred.size() >= options.max_deferred) {
+    const auto now = Clock::now();
+    std::erase_if(deferred, [now](const auto& e) { return e.second.until <= now; });
+    if (deferred.size() >= options.max_deferred) deferred.erase(deferred.begin());
+  }
+  deferred[id] = Deferred{until, ++deferred_sequence};
+  deferred_count.store(deferred.size(), std::memory_order_relaxed);
+}
+
+asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(std::size_t worker,
+                                                                  redis::RedisClient& client,
+                                                                  std::int64_t id,
+                                                                  Clock::time_point deadline,
+                                                                  bool& may_fill) {
+  const std::string key = UserCacheKey(id, options.key_prefix);
+  redis::Command get("GET", key);
+  const auto started = Clock::now();
+  auto reply = co_await client.Run(std::move(get), deadline);
+  metrics->Time(worker, CacheMetrics::kGet, Since(started));
+  if (!reply || (!reply->IsNil() && !reply->IsString())) {
+    metrics->Redis(worker, CacheMetrics::kError);
+    may_fill = false;  // Redis is in trouble: do not add a write to it
+    co_return std::nullopt;
+  }
+  if (reply->IsNil()) {
+    metrics->Redis(worker, CacheMetrics::kMiss);
+    co_return std::nullopt;
+  }
+  CachedUserPtr user;
+  switch (DecodeCachedUser(reply->str, id, user)) {
+    case Decoded::kUser:
+      metrics->Redis(worker, CacheMetrics::kHit);
+      FillLocal(id, user);
+      co_return Lookup(std::move(user));
+    case Decoded::kAbsent:
+      metrics->Redis(worker, CacheMetrics::kNegativeHit);
+      FillLocal(id, nullptr);
+      co_return Lookup(CachedUserPtr{});
+    case Decoded::kTombstone:
+      metrics->Redis(worker, CacheMetrics::kBypass);
+      may_fill = false;
+      co_return std::nullopt;
+    case Decoded::kCorrupt:
+      break;
+  }
+  metrics->Redis(worker, CacheMetrics::kCorrupt);
+  std::vector<std::string> keys{key};
+  std::vector<std::string> args{std::move(reply->str)};
+  (void)co_await client.Eval(kDeleteIfEqual, std::move(keys), std::move(args), deadline);
+  co_return std::nullopt;
+}
+
+asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::int64_t id,
+                                                     const Load& load, Clock::time_point deadline,
+                                                     bool bypass_redis) {
+  redis::RedisClient* client = clients[worker];
+  bool may_fill = client != nullptr && !bypass_redis;
+  if (may_fill) {
+    if (!client->up()) {
+      metrics->Redis(worker, CacheMetrics::kBypass);
+      may_fill = false;
+    } else if (auto found = co_await ReadRedis(worker, *client, id, deadline, may_fill)) {
+      co_return std::move(*found);
+    }
+  } else if (client != nullptr) {
+    metrics->Redis(worker, CacheMetrics::kBypass);
+  }
+
+  metrics->set.Add(worker, metrics->loads);
+  auto loaded = co_await load();
+  CachedUserPtr entry;
+  if (loaded) {
+    entry = MakeCachedUser(std::move(*loaded));
+  } else if (loaded.error().failure != StoreFailure::kNotFound) {
+    co_return core::Unexpected<StoreError>{std::move(loaded).error()};
+  }
+  FillLocal(id, entry);
+  if (may_fill && client->up()) {
+    // Add-if-absent (NX): a tombstone written since our read wins.
+    const auto life = entry ? Jittered(options.ttl, options.jitter)
+                            : std::chrono::duration_cast<Clock::duration>(options.negative_ttl);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(life).count();
+    redis::Command set("SET", UserCacheKey(id, options.key_prefix), EncodeCachedUser(entry.get()),
+                       "NX", "PX", std::to_string(std::max<long long>(1, ms)));
+    const auto started = Clock::now();
+    (void)co_await client->Run(std::move(set), deadline);
+    metrics->Time(worker, CacheMetrics::kSet, Since(started));
+  }
+  co_return entry;
+}
+
+UserCache::UserCache(UserCacheOptions options, std::size_t workers,
+                     std::shared_ptr<CacheMetrics> metrics)
+    : impl_(std::make_shared<Impl>(options, workers, std::move(metrics))) {}
+UserCache::~UserCache() = default;
+
+void UserCache::SetRedis(std::size_t worker, redis::RedisClient* client) {
+  impl_->clients.at(worker) = client;
+}
+
+asio::awaitable<StoreResult<CachedUserPtr>> UserCache::Get(std::size_t worker, std::int64_t id,
+                                                           Load load, Clock::time_point deadline) {
+  Impl& c = *impl_;
+  CachedUserPtr entry;
+  const auto found = c.local.Get(id, Clock::now(), entry);
+  bool bypass_redis = false;
+  if (found == cache::LocalCache<CachedUserPtr>::Found::kValue) {
+    c.metrics->Local(worker, entry ? CacheMetrics::kHit : CacheMetrics::kNegativeHit);
+  } else {
+    if (c.local.enabled()) {
+      c.metrics->Local(worker, found == cache::LocalCache<CachedUserPtr>::Found::kTombstone
+                                   ? CacheMetrics::kBypass
+                                   : CacheMetrics::kMiss);
+    }
+    bypass_redis = found == cache::LocalCache<CachedUserPtr>::Found::kTombstone || c.IsDeferred(id);
+    const cache::SingleFlight<Lookup>::Load run = [&c, worker, id, &load, deadline,
+                                                   bypass_redis]() {
+      return c.LoadThrough(worker, id, load, deadline, bypass_redis);
+    };
+    Lookup abandoned = core::Unexpected<StoreError>{
+        StoreError{StoreFailure::kDatabase,
+                   db::DbError{db::DbErrorKind::kCancelled, {}, "the load was abandoned"}}};
+    const std::function<void()> count_wait = [&c, worker] {
+      c.metrics->set.Add(worker, c.metrics->load_waits);
+    };
+    auto result = co_await c.flights.Run(id, run, std::move(abandoned), nullptr, count_wait);
+    if (!result) co_return core::Unexpected<StoreError>{std::move(result).error()};
+    entry = std::move(*result);
+  }
+  if (!entry) {
+    co_return core::Unexpected<StoreError>{StoreError{StoreFailure::kNotFound, {}}};
+  }
+  co_return entry;
+}
+
+asio::awaitable<void> UserCache::Invalidate(std::size_t worker, std::int64_t id,
+                                            Clock::time_point deadline) {
+  Impl& c = *impl_;
+  c.local.Invalidate(id, Clock::now() + c.options.tombstone_ttl);
+  c.flights.Forget(id);
+  redis::RedisClient* client = c.clients[worker];
+  if (client == nullptr) co_return;
+  bool done = false;
+  if (client->up()) {
+    redis::Command set("SET", UserCacheKey(id, c.options.key_prefix),
+                       std::string(kValuePrefix) + std::string(kTombstone), "PX",
+                       std::to_string(c.options.tombstone_ttl.count()));
+    const auto started = Clock::now();
+    auto reply = co_await client->Run(std::move(set), deadline);
+    c.metrics->Time(worker, CacheMetrics::kInvalidate, Since(started));
+    done = reply && reply->IsOk();
+  }
+  if (done) {
+    c.metrics->set.Add(worker, c.metrics->invalidated);
+  } else {
+    c.metrics->set.Add(worker, c.metrics->deferred);
+    c.Defer(id);
+  }
+}
+
+redis::ClientOptions::Setup UserCache::Replay() {
+  redis::ClientOptions::Setup setup;
+  if (impl_->deferred_count.load(std::memory_order_relaxed) == 0) return setup;
+  Impl& c = *impl_;
+  const std::string tombstone = std::string(kValuePrefix) + std::string(kTombstone);
+  const std::string px = std::to_string(c.options.tombstone_ttl.count());
+  std::lock_guard lock(c.deferred_mutex);
+  const auto now = Clock::now();
+  std::erase_if(c.deferred, [now](const auto& e) { return e.second.until <= now; });
+  c.deferred_count.store(c.deferred.size(), std::memory_order_relaxed);
+  setup.commands.reserve(c.deferred.size());
+  for (const auto& [id, entry] : c.deferred) {
+    setup.commands.emplace_back("SET", UserCacheKey(id, c.options.key_prefix), tombstone, "PX", px);
+  }
+  setup.done = [impl = impl_, sent = c.deferred_sequence] {
+    std::lock_guard relock(impl->deferred_mutex);
+    std::erase_if(impl->deferred, [sent](const auto& e) { return e.second.sequence <= sent; });
+    impl->deferred_count.store(impl->deferred.size(), std::memory_order_relaxed);
+  };
+  return setup;
+}
+
+std::size_t UserCache::local_size() const { return impl_->local.size(); }
+
+}  // namespace myriad::users

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "redis/redis_client.hpp"
+#include "users/user.hpp"
+#include "users/user_store.hpp"
+
+namespace myriad::cache {
+struct CacheMetrics;
+}
+
+namespace myriad::users {
+
+/// A user as the cache hands it out: immutable and shared, with its JSON and ETag rendered
+/// once, so a hit costs no serialisation.
+struct CachedUser {
+  User user;
+  std::string json;
+  std::string etag;
+};
+using CachedUserPtr = std::shared_ptr<const CachedUser>;
+
+std::shared_ptr<const CachedUser> MakeCachedUser(User user);
+
+/// The value format in Redis (key "<prefix>user:v1:<id>", prefix "myriad:" by default): "u1|" then
+/// the user's JSON, "u1|-" for a user that does not exist, "u1|~" for a tombstone. Anything else is
+/// foreign or from another schema version and is ignored.
+std::string EncodeCachedUser(const CachedUser* user);
+enum class Decoded : std::uint8_t { kUser, kAbsent, kTombstone, kCorrupt };
+/// Decodes a value stored under `id`'s key; a user whose id differs is kCorrupt.
+Decoded DecodeCachedUser(std::string_view value, std::int64_t id, CachedUserPtr& user);
+std::string UserCacheKey(std::int64_t id, std::string_view prefix = "myriad:");
+
+struct UserCacheOptions {
+  /// Put before every Redis key, so deployments (or tests) can share one Redis.
+  std::string key_prefix = "myriad:";
+  /// How long Redis keeps a user; each write picks a TTL within +-jitter of it.
+  std::chrono::milliseconds ttl{300'000};
+  double jitter = 0.1;
+  /// How long a "no such user" is remembered.
+  std::chrono::milliseconds negative_ttl{5'000};
+  /// How long a written key refuses fills (longer than any load can take: the request
+  /// timeout and then some).
+  std::chrono::milliseconds tombstone_ttl{20'000};
+  /// The in-process cache in front of Redis: entries (0: none) and their lifetime, which
+  /// bounds how stale another instance's write can leave this one.
+  std::size_t local_entries = 100'000;
+  std::chrono::milliseconds local_ttl{5'000};
+  /// Invalidations that could not reach Redis, kept for replay (oldest dropped beyond).
+  std::size_t max_deferred = 100'000;
+};
+
+/// Cache-aside for user reads: in-process L1, then Redis (when there is one), then the
+/// database, with one load per key at a time across the process (single-flight).
+///
+/// Writers call Invalidate() after their write committed and before answering: it puts a
+/// tombstone in both layers (fills are add-if-absent, so a read that began before the
+/// write cannot store its old value afterwards) and detaches any load in flight. While a
+/// key's tombstone lives, this process reads it from the database.
+///
+/// Redis trouble never fails a read: it is counted, and the database answers. An
+/// invalidation that cannot reach Redis is deferred: reads of that key skip Redis until a
+/// fresh Redis connection has replayed the tombstones (or until a stale copy would have
+/// expired anyway).
+///
+/// Thread-safe; `worker` is the calling io thread (selects its Redis client and metrics
+/// shard).
+class UserCache {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Load = std::function<boost::asio::awaitable<StoreResult<User>>()>;
+
+  UserCache(UserCacheOptions options, std::size_t workers,
+            std::shared_ptr<cache::CacheMetrics> metrics);
+  ~UserCache();
+  UserCache(const UserCache&) = delete;
+  UserCache& operator=(const UserCache&) = delete;
+
+  /// Sets io thread `worker`'s Redis client (null: none). Before requests arrive.
+  void SetRedis(std::size_t worker, redis::RedisClient* client);
+
+  /// The user, or StoreFailure::kNotFound, or the load's database error (not cached).
+  boost::asio::awaitable<StoreResult<CachedUserPtr>> Get(std::size_t worker, std::int64_t id,
+                                                         Load load, Clock::time_point deadline);
+  /// After a write to `id` (create, update, delete).
+  boost::asio::awaitable<void> Invalidate(std::size_t worker, std::int64_t id,
+                                          Clock::time_point deadline);
+
+  /// For RedisClient's on_connect: tombstones for the deferred invalidations, and, once a
+  /// connection has replayed them, forgetting those (Redis holds the tombstones now).
+  redis::ClientOptions::Setup Replay();
+  /// Entries in the local cache; for a gauge.
+  std::size_t local_size() const;
+
+  struct Impl;  // defined in user_cache.cpp
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace myriad::users

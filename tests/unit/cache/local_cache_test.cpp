@@ -1,0 +1,202 @@
+#include "cache/local_cache.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace myriad::cache {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Cache = LocalCache<std::string>;
+using Clock = Cache::Clock;
+using Found = Cache::Found;
+
+class LocalCacheTest : public ::testing::Test {
+ protected:
+  const Clock::time_point t0_ = Clock::now();
+};
+
+TEST_F(LocalCacheTest, EmptyCacheMissesAndLeavesTheOutputAlone) {
+  Cache cache(100);
+  EXPECT_TRUE(cache.enabled());
+  std::string value = "untouched";
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kMiss);
+  EXPECT_EQ(value, "untouched");
+  EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST_F(LocalCacheTest, FillThenHit) {
+  Cache cache(100);
+  EXPECT_TRUE(cache.Fill(1, "one", t0_ + seconds(10), t0_));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "one");
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(9), value), Found::kValue);
+  EXPECT_EQ(cache.size(), 1U);
+  // Other keys, including neighbours, still miss.
+  EXPECT_EQ(cache.Get(2, t0_, value), Found::kMiss);
+  EXPECT_EQ(cache.Get(0, t0_, value), Found::kMiss);
+  EXPECT_EQ(cache.Get(-1, t0_, value), Found::kMiss);
+}
+
+TEST_F(LocalCacheTest, ValueExpiresAtItsDeadline) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "one", t0_ + seconds(10), t0_));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(10) - Clock::duration(1), value), Found::kValue);
+  value.clear();
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(10), value), Found::kMiss);
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(11), value), Found::kMiss);
+  EXPECT_EQ(value, "");
+}
+
+TEST_F(LocalCacheTest, FillDoesNotOverwriteALiveValue) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "first", t0_ + seconds(10), t0_));
+  EXPECT_FALSE(cache.Fill(1, "second", t0_ + seconds(20), t0_ + seconds(5)));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(5), value), Found::kValue);
+  EXPECT_EQ(value, "first");
+  // ...and the refused fill did not extend the first value's life either.
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(10), value), Found::kMiss);
+}
+
+TEST_F(LocalCacheTest, FillReplacesAnExpiredValue) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "old", t0_ + seconds(10), t0_));
+  EXPECT_TRUE(cache.Fill(1, "new", t0_ + seconds(30), t0_ + seconds(10)));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(20), value), Found::kValue);
+  EXPECT_EQ(value, "new");
+  EXPECT_EQ(cache.size(), 1U);
+}
+
+TEST_F(LocalCacheTest, InvalidateOverwritesALiveValue) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "stale", t0_ + seconds(60), t0_));
+  cache.Invalidate(1, t0_ + seconds(20));
+  std::string value = "untouched";
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(1), value), Found::kTombstone);
+  EXPECT_EQ(value, "untouched");
+  // The tombstone's own deadline applies, not the value's.
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(20), value), Found::kMiss);
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(30), value), Found::kMiss);
+}
+
+TEST_F(LocalCacheTest, FillDoesNotOverwriteALiveTombstone) {
+  Cache cache(100);
+  cache.Invalidate(1, t0_ + seconds(20));
+  // A reader that loaded before the write tries to put its old value back.
+  EXPECT_FALSE(cache.Fill(1, "stale", t0_ + seconds(60), t0_ + seconds(1)));
+  EXPECT_FALSE(cache.Fill(1, "stale", t0_ + seconds(60), t0_ + seconds(20) - Clock::duration(1)));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(2), value), Found::kTombstone);
+  EXPECT_EQ(value, "");
+}
+
+TEST_F(LocalCacheTest, FillSucceedsOnceTheTombstoneExpired) {
+  Cache cache(100);
+  cache.Invalidate(1, t0_ + seconds(20));
+  EXPECT_TRUE(cache.Fill(1, "fresh", t0_ + seconds(40), t0_ + seconds(21)));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(22), value), Found::kValue);
+  EXPECT_EQ(value, "fresh");
+}
+
+TEST_F(LocalCacheTest, InvalidateReplacesATombstoneAndExtendsIt) {
+  Cache cache(100);
+  cache.Invalidate(1, t0_ + seconds(10));
+  cache.Invalidate(1, t0_ + seconds(30));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(15), value), Found::kTombstone);
+  EXPECT_FALSE(cache.Fill(1, "stale", t0_ + seconds(60), t0_ + seconds(15)));
+  EXPECT_EQ(cache.size(), 1U);
+}
+
+TEST_F(LocalCacheTest, InvalidateOfAnAbsentKeyBlocksFills) {
+  Cache cache(100);
+  cache.Invalidate(7, t0_ + seconds(5));
+  std::string value;
+  EXPECT_EQ(cache.Get(7, t0_, value), Found::kTombstone);
+  EXPECT_FALSE(cache.Fill(7, "x", t0_ + seconds(60), t0_));
+  // Other keys are unaffected.
+  EXPECT_TRUE(cache.Fill(8, "y", t0_ + seconds(60), t0_));
+}
+
+TEST_F(LocalCacheTest, CapacityZeroDisablesTheCache) {
+  Cache cache(0);
+  EXPECT_FALSE(cache.enabled());
+  EXPECT_FALSE(cache.Fill(1, "one", t0_ + seconds(10), t0_));
+  cache.Invalidate(2, t0_ + seconds(10));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kMiss);
+  EXPECT_EQ(cache.Get(2, t0_, value), Found::kMiss);
+  EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST_F(LocalCacheTest, CapacityOneStillCaches) {
+  Cache cache(1);
+  EXPECT_TRUE(cache.enabled());
+  ASSERT_TRUE(cache.Fill(1, "one", t0_ + seconds(10), t0_));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kValue);
+}
+
+TEST_F(LocalCacheTest, SizeIsBoundedByCapacity) {
+  LocalCache<std::int64_t> cache(640);
+  constexpr std::int64_t kKeys = 100'000;
+  for (std::int64_t key = 0; key < kKeys; ++key) {
+    cache.Fill(key, key * 10, t0_ + seconds(3600), t0_);
+  }
+  EXPECT_LE(cache.size(), 640U + 64U);
+  // Still a cache, not a sieve: most of the room is in use.
+  EXPECT_GE(cache.size(), 320U);
+  std::int64_t value = 0;
+  EXPECT_EQ(cache.Get(kKeys - 1, t0_, value), LocalCache<std::int64_t>::Found::kValue);
+  EXPECT_EQ(value, (kKeys - 1) * 10);
+  // The oldest were dropped first.
+  EXPECT_EQ(cache.Get(0, t0_, value), LocalCache<std::int64_t>::Found::kMiss);
+}
+
+TEST_F(LocalCacheTest, TombstonesAreBoundedToo) {
+  LocalCache<std::int64_t> cache(640);
+  for (std::int64_t key = 0; key < 100'000; ++key) cache.Invalidate(key, t0_ + seconds(3600));
+  EXPECT_LE(cache.size(), 640U + 64U);
+  std::int64_t value = 0;
+  EXPECT_EQ(cache.Get(99'999, t0_, value), LocalCache<std::int64_t>::Found::kTombstone);
+}
+
+// A key that LocalCache puts in the same shard as `key`: with one entry per shard (capacity
+// 64), filling it drops `key`.
+std::optional<std::int64_t> KeyInSameShard(std::int64_t key, Clock::time_point now) {
+  for (std::int64_t other = key + 1; other < key + 100'000; ++other) {
+    LocalCache<int> probe(64);
+    probe.Fill(key, 1, now + seconds(60), now);
+    probe.Fill(other, 2, now + seconds(60), now);
+    int value = 0;
+    if (probe.Get(key, now, value) == LocalCache<int>::Found::kMiss) return other;
+  }
+  return std::nullopt;
+}
+
+// The header: "a full shard drops its oldest entry". Repeated writes to one key leave its
+// shard far from full, so they must not drop its neighbour.
+TEST_F(LocalCacheTest, RepeatedInvalidationsOfOneKeyDoNotEvictItsNeighbours) {
+  const auto neighbour = KeyInSameShard(1, t0_);
+  ASSERT_TRUE(neighbour.has_value());
+  Cache cache(640);  // 10 entries per shard
+  ASSERT_TRUE(cache.Fill(1, "kept", t0_ + seconds(3600), t0_));
+  for (int i = 0; i < 100; ++i) cache.Invalidate(*neighbour, t0_ + seconds(20));
+  EXPECT_EQ(cache.size(), 2U);
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "kept");
+}
+
+}  // namespace
+}  // namespace myriad::cache
