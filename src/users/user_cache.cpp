@@ -268,6 +268,16 @@ void UserCache::SetRedis(std::size_t worker, redis::RedisClient* client) {
   impl_->clients.at(worker) = client;
 }
 
+std::optional<CachedUserPtr> UserCache::Peek(std::size_t worker, std::int64_t id) {
+  Impl& c = *impl_;
+  CachedUserPtr entry;
+  if (c.local.Get(id, Clock::now(), entry) != cache::LocalCache<CachedUserPtr>::Found::kValue) {
+    return std::nullopt;
+  }
+  c.metrics->Local(worker, entry ? CacheMetrics::kHit : CacheMetrics::kNegativeHit);
+  return entry;
+}
+
 asio::awaitable<StoreResult<CachedUserPtr>> UserCache::Get(std::size_t worker, std::int64_t id,
                                                            Load load, Clock::time_point deadline) {
   Impl& c = *impl_;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -91,6 +92,10 @@ class UserCache {
   /// The user, or StoreFailure::kNotFound, or the load's database error (not cached).
   boost::asio::awaitable<StoreResult<CachedUserPtr>> Get(std::size_t worker, std::int64_t id,
                                                          Load load, Clock::time_point deadline);
+  /// The in-process layer alone, without suspending: what it holds for `id` (a user, or
+  /// null for a cached "no such user"), counted as a local hit; nullopt on a miss, which
+  /// the caller then resolves with Get(). Saves a coroutine frame on the hottest path.
+  std::optional<CachedUserPtr> Peek(std::size_t worker, std::int64_t id);
   /// After a write to `id` (create, update, delete).
   boost::asio::awaitable<void> Invalidate(std::size_t worker, std::int64_t id,
                                           Clock::time_point deadline);

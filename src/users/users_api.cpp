@@ -164,6 +164,12 @@ Response ReadAnswer(const Request& request, std::string_view etag, std::string j
 asio::awaitable<Response> Read(const Context& c, const Request& request) {
   auto id = ParseId(request.Param("id"));
   if (!id) co_return NotFound(request);
+  if (c.cache != nullptr) {
+    if (auto local = c.cache->Peek(request.worker(), *id)) {
+      if (!*local) co_return NotFound(request);
+      co_return ReadAnswer(request, (*local)->etag, (*local)->json);
+    }
+  }
   auto store = c.Store(request);
   const auto deadline = c.Deadline(request);
   if (c.cache != nullptr) {
