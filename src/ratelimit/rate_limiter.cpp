@@ -93,6 +93,7 @@ struct RateLimiter::Impl {
     std::string name;
     std::string key_prefix;  // "<prefix>rl:<group>:"
     Limit limit;
+    std::vector<std::string> script_args;  // rate, burst: rendered once, not per request
     http::AsyncHandler inner;
   };
 
@@ -150,8 +151,7 @@ asio::awaitable<Decision> RateLimiter::Impl::Decide(const Group& group, const Re
   redis::RedisClient* redis = clients[request.worker()];
   if (redis != nullptr && redis->up()) {
     std::vector<std::string> keys{key};
-    std::vector<std::string> args{std::to_string(group.limit.rate),
-                                  std::to_string(group.limit.burst)};
+    std::vector<std::string> args = group.script_args;
     auto reply =
         co_await redis->Eval(kBucket, std::move(keys), std::move(args), request.deadline());
     if (reply) {
@@ -205,8 +205,13 @@ http::AsyncHandler RateLimiter::Wrap(const std::string& group, http::AsyncHandle
     if (index >= kMaxGroups) throw std::logic_error("RateLimiter: too many route groups");
     impl.names.push_back(group);
   }
+  const Limit limit = LimitFor(group);
   impl.routes.push_back(std::make_unique<Impl::Group>(
-      Impl::Group{index, group, impl.options.key_prefix + "rl:" + group + ":", LimitFor(group),
+      Impl::Group{index,
+                  group,
+                  impl.options.key_prefix + "rl:" + group + ":",
+                  limit,
+                  {std::to_string(limit.rate), std::to_string(limit.burst)},
                   std::move(handler)}));
   const Impl::Group* route = impl.routes.back().get();
   return [&impl, route](const Request& request) { return Impl::Handle(impl, *route, request); };

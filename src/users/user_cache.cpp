@@ -128,6 +128,8 @@ struct UserCache::Impl {
   void FillLocal(std::int64_t id, const CachedUserPtr& entry);
   bool IsDeferred(std::int64_t id);
   void Defer(std::int64_t id);
+  // After any change to `deferred` (under deferred_mutex): the lock-free emptiness check.
+  void CountDeferred() { deferred_count.store(deferred.size(), std::memory_order_relaxed); }
 
   UserCacheOptions options;
   std::shared_ptr<CacheMetrics> metrics;
@@ -158,7 +160,7 @@ bool UserCache::Impl::IsDeferred(std::int64_t id) {
   if (it == deferred.end()) return false;
   if (it->second.until > Clock::now()) return true;
   deferred.erase(it);
-  deferred_count.store(deferred.size(), std::memory_order_relaxed);
+  CountDeferred();
   return false;
 }
 
@@ -174,7 +176,7 @@ void UserCache::Impl::Defer(std::int64_t id) {
     if (deferred.size() >= options.max_deferred) deferred.erase(deferred.begin());
   }
   deferred[id] = Deferred{until, ++deferred_sequence};
-  deferred_count.store(deferred.size(), std::memory_order_relaxed);
+  CountDeferred();
 }
 
 asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(std::size_t worker,
@@ -347,7 +349,7 @@ redis::ClientOptions::Setup UserCache::Replay() {
   std::lock_guard lock(c.deferred_mutex);
   const auto now = Clock::now();
   std::erase_if(c.deferred, [now](const auto& e) { return e.second.until <= now; });
-  c.deferred_count.store(c.deferred.size(), std::memory_order_relaxed);
+  c.CountDeferred();
   setup.commands.reserve(c.deferred.size());
   for (const auto& [id, entry] : c.deferred) {
     setup.commands.emplace_back("SET", UserCacheKey(id, c.options.key_prefix), tombstone, "PX", px);
@@ -355,7 +357,7 @@ redis::ClientOptions::Setup UserCache::Replay() {
   setup.done = [impl = impl_, sent = c.deferred_sequence] {
     std::lock_guard relock(impl->deferred_mutex);
     std::erase_if(impl->deferred, [sent](const auto& e) { return e.second.sequence <= sent; });
-    impl->deferred_count.store(impl->deferred.size(), std::memory_order_relaxed);
+    impl->CountDeferred();
   };
   return setup;
 }
