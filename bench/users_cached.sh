@@ -205,7 +205,8 @@ metric_value() {  # exact series text, e.g. 'myriad_redis_connections{state="up"
 
 # ---------------------------------------------------------------- cache fill
 # Walks ids 1..HOT in order (tools/hot_user.lua) until Redis holds every one of them; the
-# in-process layer keeps entries for --cache-local-ttl only, so it is not the criterion.
+# in-process layer's entries may be cut short whenever its invalidation feed drops, so it is
+# not the criterion.
 fill_cache() {  # label
   local round keys=0 local_n
   for ((round = 1; round <= FILL_ROUNDS; round++)); do

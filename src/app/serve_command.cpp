@@ -32,6 +32,7 @@
 #include "ratelimit/rate_limiter.hpp"
 #include "redis/redis_client.hpp"
 #include "redis/redis_metrics.hpp"
+#include "redis/redis_subscriber.hpp"
 #include "users/list_query.hpp"
 #include "users/user_cache.hpp"
 #include "users/user_store.hpp"
@@ -105,9 +106,11 @@ boost::asio::awaitable<void> ProbeDatabase(db::PgPool& pool, std::shared_ptr<Pro
 class AppWorker final : public http::WorkerServices {
  public:
   AppWorker(const boost::asio::any_io_executor& ex, db::PoolOptions options,
-            std::atomic<bool>* probe_up, std::optional<redis::ClientOptions> redis)
+            std::atomic<bool>* probe_up, std::optional<redis::ClientOptions> redis,
+            std::optional<redis::SubscriberOptions> subscription)
       : pool_(ex, std::move(options)) {
     if (redis) redis_.emplace(ex, std::move(*redis));
+    if (subscription) subscriber_.emplace(ex, std::move(*subscription));
     if (probe_up != nullptr) {
       probe_ = std::make_shared<ProbeControl>(ex);
       boost::asio::co_spawn(ex, ProbeDatabase(pool_, probe_, *probe_up), boost::asio::detached);
@@ -127,6 +130,7 @@ class AppWorker final : public http::WorkerServices {
  private:
   db::PgPool pool_;
   std::optional<redis::RedisClient> redis_;
+  std::optional<redis::RedisSubscriber> subscriber_;  // the cache's invalidation feed
   std::shared_ptr<ProbeControl> probe_;
 };
 
@@ -137,6 +141,7 @@ users::UserCacheOptions ToCacheOptions(const config::ServeSettings& s) {
   o.negative_ttl = s.cache.negative_ttl;
   o.local_entries = s.cache.local_entries;
   o.local_ttl = s.cache.local_ttl;
+  o.local_ttl_degraded = s.cache.local_ttl_degraded;
   // A load that began before a write can finish as late as the request's deadline: the
   // tombstone must outlive it.
   o.tombstone_ttl =
@@ -196,8 +201,11 @@ class Backends {
         redis = redis_options_;
         redis->metrics_shard = index;
       }
-      auto worker = std::make_unique<AppWorker>(
-          ex, std::move(pool), index == 0 ? &database_up_ : nullptr, std::move(redis));
+      std::optional<redis::SubscriberOptions> subscription;
+      if (index == 0 && subscription_) subscription = subscription_;
+      auto worker =
+          std::make_unique<AppWorker>(ex, std::move(pool), index == 0 ? &database_up_ : nullptr,
+                                      std::move(redis), std::move(subscription));
       pools_[index] = &worker->pool();
       if (cache_) cache_->SetRedis(index, worker->redis());
       limiter_.SetRedis(index, worker->redis());
@@ -266,13 +274,36 @@ class Backends {
     redis_options_.command_timeout = s.timeout;
     redis_options_.connect_timeout = s.connect_timeout;
     redis_options_.scripts = {&ratelimit::RateLimiter::BucketScript()};
-    if (cache_) redis_options_.on_connect = [cache = cache_.get()] { return cache->Replay(); };
+    if (cache_) {
+      for (const auto* script : users::UserCache::Scripts())
+        redis_options_.scripts.push_back(script);
+      redis_options_.on_connect = [cache = cache_.get()] { return cache->Replay(); };
+      SetUpInvalidationFeed();
+    }
     redis_options_.metrics = redis_metrics_;
     // Redis down is degraded, not unready: reads go to the database meanwhile.
-    readiness.AddCheck({"cache", [m = redis_metrics_.get()] {
-                          return m->set.Sum(m->down) == 0 ? health::Readiness::State::kUp
-                                                          : health::Readiness::State::kDegraded;
+    readiness.AddCheck({"cache", [m = redis_metrics_.get(), cache = cache_.get()] {
+                          const bool up = m->set.Sum(m->down) == 0 &&
+                                          (cache == nullptr || cache->invalidation_feed_live());
+                          return up ? health::Readiness::State::kUp
+                                    : health::Readiness::State::kDegraded;
                         }});
+  }
+
+  // One subscription per process (on io thread 0) carries every instance's writes to this
+  // one's in-process cache; UserCache decides how long entries live from its state.
+  void SetUpInvalidationFeed() {
+    const auto& s = settings_.redis;
+    redis::SubscriberOptions o;
+    o.endpoint = s.endpoint;
+    o.channel = users::UserCache::InvalidationChannel(s.key_prefix);
+    // Losing the feed cuts every local entry short, so a PING late by a busy moment should
+    // not count as a loss: at least a second.
+    o.command_timeout = std::max(s.timeout, std::chrono::milliseconds{1'000});
+    o.connect_timeout = s.connect_timeout;
+    o.on_message = [cache = cache_.get()](std::string_view id) { cache->OnInvalidation(id); };
+    o.on_state = [cache = cache_.get()](bool live) { cache->SetInvalidationFeed(live); };
+    subscription_ = std::move(o);
   }
 
   const config::ServeSettings& settings_;
@@ -286,6 +317,7 @@ class Backends {
   ratelimit::RateLimiter limiter_;
   std::shared_ptr<redis::RedisMetrics> redis_metrics_;  // null without Redis
   redis::ClientOptions redis_options_;
+  std::optional<redis::SubscriberOptions> subscription_;  // set with Redis and the cache
 };
 
 }  // namespace

@@ -34,6 +34,16 @@ CacheMetrics::CacheMetrics(const std::string& cache, std::size_t shards) : set(s
       "Invalidations after writes; deferred ones could not reach Redis and are replayed.";
   invalidated = set.Counter(invalidations, inv_help, {{"cache", cache}, {"outcome", "ok"}});
   deferred = set.Counter(invalidations, inv_help, {{"cache", cache}, {"outcome", "deferred"}});
+  const std::string received = "myriad_cache_invalidations_received_total";
+  const std::string received_help =
+      "Messages on the invalidation channel: applied to the in-process cache, or ignored.";
+  invalidations_received =
+      set.Counter(received, received_help, {{"cache", cache}, {"outcome", "applied"}});
+  invalidations_ignored =
+      set.Counter(received, received_help, {{"cache", cache}, {"outcome", "ignored"}});
+  feed_up = set.Gauge("myriad_cache_invalidation_feed_up",
+                      "1 while this process receives other instances' invalidations.",
+                      {{"cache", cache}});
   for (std::size_t op = 0; op < kOps; ++op) {
     ops[op] = set.Histogram("myriad_cache_operation_duration_seconds",
                             "Redis round trips of the cache, by operation.",

@@ -18,6 +18,9 @@ namespace myriad::cache {
 ///                                                    another request's load (single-flight)
 ///   myriad_cache_invalidations_total{cache,outcome="ok"|"deferred"}  counter: deferred
 ///       ones could not reach Redis and are replayed when it is back
+///   myriad_cache_invalidations_received_total{cache,outcome="applied"|"ignored"}  counter:
+///       messages on the invalidation channel (ignored: not an id)
+///   myriad_cache_invalidation_feed_up{cache}        gauge: 1 while subscribed to it
 ///   myriad_cache_operation_duration_seconds{cache,op="get"|"set"|"invalidate"}
 ///       histogram: Redis round trips
 struct CacheMetrics {
@@ -37,6 +40,9 @@ struct CacheMetrics {
   metrics::SeriesSet::Id load_waits;
   metrics::SeriesSet::Id invalidated;
   metrics::SeriesSet::Id deferred;
+  metrics::SeriesSet::Id invalidations_received;
+  metrics::SeriesSet::Id invalidations_ignored;
+  metrics::SeriesSet::Id feed_up;
   std::array<metrics::SeriesSet::Id, kOps> ops{};
 };
 

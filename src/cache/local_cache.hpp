@@ -70,6 +70,29 @@ class LocalCache {
     Remember(s, key, e.sequence);
   }
 
+  /// Shortens every value's life to end by `deadline` at the latest (tombstones keep
+  /// theirs). For when the entries can no longer be trusted for long, e.g. the feed that
+  /// invalidates them was lost. O(entries), under one shard lock at a time.
+  void CapExpiry(Clock::time_point deadline) {
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      for (auto& [key, entry] : s.map) {
+        if (!entry.tombstone && entry.expires > deadline) entry.expires = deadline;
+      }
+    }
+  }
+
+  /// The same for one key.
+  void CapExpiry(std::int64_t key, Clock::time_point deadline) {
+    if (!enabled()) return;
+    Shard& s = ShardOf(key);
+    std::lock_guard lock(s.mutex);
+    const auto it = s.map.find(key);
+    if (it != s.map.end() && !it->second.tombstone && it->second.expires > deadline) {
+      it->second.expires = deadline;
+    }
+  }
+
   /// Entries held (live or expired but not yet dropped); for a gauge.
   std::size_t size() const {
     std::size_t n = 0;

@@ -141,9 +141,13 @@ void AddCacheOptions(CLI::App& app, CacheSettings& settings) {
              "Users kept in process in front of Redis (0: none)",
              [&s](const std::string& t) { s.local_entries = ParseCount(t, 0, kMaxLocalEntries); });
   AddSetting(app, "cache-local-ttl", "DURATION", FormatDuration(s.local_ttl),
-             "Lifetime of an in-process entry: how stale another instance's write can leave "
-             "this one",
+             "Lifetime of an in-process entry while other instances' writes reach this one "
+             "(Redis pub/sub invalidations)",
              [&s](const std::string& t) { s.local_ttl = ParseTimeout(t); });
+  AddSetting(app, "cache-local-ttl-degraded", "DURATION", FormatDuration(s.local_ttl_degraded),
+             "Lifetime of an in-process entry while they may not (no Redis, or its "
+             "subscription lost): how stale another instance's write can leave this one",
+             [&s](const std::string& t) { s.local_ttl_degraded = ParseTimeout(t); });
 }
 
 void AddRateLimitOptions(CLI::App& app, RateLimitSettings& settings) {

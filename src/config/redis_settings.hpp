@@ -35,7 +35,9 @@ struct CacheSettings {
   std::chrono::milliseconds ttl{300'000};
   std::chrono::milliseconds negative_ttl{5'000};
   std::size_t local_entries = 100'000;
-  std::chrono::milliseconds local_ttl{5'000};
+  /// While other instances' invalidations arrive (Redis pub/sub), and while they may not.
+  std::chrono::milliseconds local_ttl{60'000};
+  std::chrono::milliseconds local_ttl_degraded{5'000};
 };
 
 /// Per-client rate limits (ratelimit/rate_limiter.hpp).
@@ -48,7 +50,8 @@ struct RateLimitSettings {
 /// --redis-url, --redis-max-connections, --redis-timeout, --redis-connect-timeout,
 /// --redis-key-prefix.
 void AddRedisOptions(CLI::App& app, RedisSettings& settings);
-/// --cache, --cache-ttl, --cache-negative-ttl, --cache-local-entries, --cache-local-ttl.
+/// --cache, --cache-ttl, --cache-negative-ttl, --cache-local-entries, --cache-local-ttl,
+/// --cache-local-ttl-degraded.
 void AddCacheOptions(CLI::App& app, CacheSettings& settings);
 /// --rate-limit, --rate-limit-rate, --rate-limit-burst, --rate-limit-groups.
 void AddRateLimitOptions(CLI::App& app, RateLimitSettings& settings);

@@ -35,6 +35,13 @@ struct Pending {
   Reply reply;
 };
 
+// A message a subscription delivers, as opposed to the reply to a command.
+bool IsPush(const Reply& reply) {
+  if (reply.type != Reply::Type::kArray || reply.elements.empty()) return false;
+  const Reply& kind = reply.elements.front();
+  return kind.IsString() && (kind.str == "message" || kind.str == "pmessage");
+}
+
 }  // namespace
 
 struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
@@ -60,6 +67,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   bool writing = false;
   bool open = false;
   std::function<void()> on_close;
+  std::function<void(Reply&&)> on_push;
 };
 
 std::shared_ptr<Pending> RedisConnection::Impl::Send(const Command& command,
@@ -125,6 +133,11 @@ asio::awaitable<void> RedisConnection::Impl::ReadLoop(std::shared_ptr<Impl> self
 void RedisConnection::Impl::Deliver() {
   Reply reply;
   while (reader.Next(reply)) {
+    if (on_push && IsPush(reply)) {
+      on_push(std::move(reply));
+      if (!open) return;  // the handler closed us
+      continue;
+    }
     if (fifo.empty()) {
       Fail(RedisErrorKind::kProtocol, "a reply nobody asked for");
       return;
@@ -234,6 +247,10 @@ std::size_t RedisConnection::in_flight() const { return impl_ ? impl_->fifo.size
 
 void RedisConnection::OnClose(std::function<void()> callback) {
   if (impl_) impl_->on_close = std::move(callback);
+}
+
+void RedisConnection::OnPush(std::function<void(Reply&&)> handler) {
+  if (impl_) impl_->on_push = std::move(handler);
 }
 
 void RedisConnection::Close() {

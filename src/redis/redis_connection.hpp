@@ -49,6 +49,10 @@ class RedisConnection {
   /// Called once, on this thread, when the connection closes for any reason (including
   /// Close() and destruction). Replaces any earlier callback.
   void OnClose(std::function<void()> callback);
+  /// Subscriber mode: replies that are published messages (RESP2 arrays whose first element is
+  /// "message" or "pmessage") go to `handler`, on this thread, instead of answering a command.
+  /// Set it before SUBSCRIBE; replies to SUBSCRIBE and PING still answer their commands.
+  void OnPush(std::function<void(Reply&&)> handler);
   /// Closes now; waiting commands get kConnection. Idempotent.
   void Close();
 

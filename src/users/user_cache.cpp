@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <charconv>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -32,6 +33,15 @@ constexpr std::string_view kTombstone = "~";
 const redis::Script kDeleteIfEqual{
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
     "return 0"};
+
+// The tombstone and its announcement in one step, so an instance that hears of a write
+// and reads Redis finds the tombstone there.
+const redis::Script kInvalidate{
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) "
+    "redis.call('PUBLISH', ARGV[3], ARGV[4]) "
+    "return redis.status_reply('OK')"};
+
+constexpr std::string_view kChannelPart = "user:v1:invalidations";
 
 using Lookup = StoreResult<CachedUserPtr>;  // null: no such user
 
@@ -124,8 +134,11 @@ struct UserCache::Impl {
                                       Clock::time_point deadline, bool bypass_redis);
   asio::awaitable<std::optional<Lookup>> ReadRedis(std::size_t worker, redis::RedisClient& client,
                                                    std::int64_t id, Clock::time_point deadline,
-                                                   bool& may_fill);
-  void FillLocal(std::int64_t id, const CachedUserPtr& entry);
+                                                   std::uint64_t generation, bool& may_fill);
+  // `generation` is feed_generation as the lookup began: a feed lost (or regained) since
+  // means the entry may have missed an invalidation, so it gets the short life.
+  void FillLocal(std::int64_t id, const CachedUserPtr& entry, std::uint64_t generation);
+  std::uint64_t Generation() const { return feed_generation.load(std::memory_order_acquire); }
   bool IsDeferred(std::int64_t id);
   void Defer(std::int64_t id);
   // After any change to `deferred` (under deferred_mutex): the lock-free emptiness check.
@@ -144,13 +157,21 @@ struct UserCache::Impl {
   std::unordered_map<std::int64_t, Deferred> deferred;
   std::uint64_t deferred_sequence = 0;
   std::atomic<std::size_t> deferred_count{0};
+  std::atomic<bool> feed_live{false};
+  std::atomic<std::uint64_t> feed_generation{0};  // bumped on every change of feed_live
+  std::string channel;
 };
 
-void UserCache::Impl::FillLocal(std::int64_t id, const CachedUserPtr& entry) {
+void UserCache::Impl::FillLocal(std::int64_t id, const CachedUserPtr& entry,
+                                std::uint64_t generation) {
   if (!local.enabled()) return;
   const auto now = Clock::now();
-  const auto life = entry ? options.local_ttl : std::min(options.local_ttl, options.negative_ttl);
-  local.Fill(id, entry, now + Jittered(life, options.jitter), now);
+  const bool trusted = feed_live.load(std::memory_order_acquire) && Generation() == generation;
+  auto life = trusted ? options.local_ttl : options.local_ttl_degraded;
+  if (!entry) life = std::min(life, options.negative_ttl);
+  if (!local.Fill(id, entry, now + Jittered(life, options.jitter), now)) return;
+  // The feed may have been lost between the check and the fill, after its CapExpiry.
+  if (trusted && Generation() != generation) local.CapExpiry(id, now + options.local_ttl_degraded);
 }
 
 bool UserCache::Impl::IsDeferred(std::int64_t id) {
@@ -179,11 +200,9 @@ void UserCache::Impl::Defer(std::int64_t id) {
   CountDeferred();
 }
 
-asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(std::size_t worker,
-                                                                  redis::RedisClient& client,
-                                                                  std::int64_t id,
-                                                                  Clock::time_point deadline,
-                                                                  bool& may_fill) {
+asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(
+    std::size_t worker, redis::RedisClient& client, std::int64_t id, Clock::time_point deadline,
+    std::uint64_t generation, bool& may_fill) {
   const std::string key = UserCacheKey(id, options.key_prefix);
   redis::Command get("GET", key);
   const auto started = Clock::now();
@@ -202,11 +221,11 @@ asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(std::size_t wo
   switch (DecodeCachedUser(reply->str, id, user)) {
     case Decoded::kUser:
       metrics->Redis(worker, CacheMetrics::kHit);
-      FillLocal(id, user);
+      FillLocal(id, user, generation);
       co_return Lookup(std::move(user));
     case Decoded::kAbsent:
       metrics->Redis(worker, CacheMetrics::kNegativeHit);
-      FillLocal(id, nullptr);
+      FillLocal(id, nullptr, generation);
       co_return Lookup(CachedUserPtr{});
     case Decoded::kTombstone:
       metrics->Redis(worker, CacheMetrics::kBypass);
@@ -225,13 +244,15 @@ asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(std::size_t wo
 asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::int64_t id,
                                                      const Load& load, Clock::time_point deadline,
                                                      bool bypass_redis) {
+  const std::uint64_t generation = Generation();
   redis::RedisClient* client = clients[worker];
   bool may_fill = client != nullptr && !bypass_redis;
   if (may_fill) {
     if (!client->up()) {
       metrics->Redis(worker, CacheMetrics::kBypass);
       may_fill = false;
-    } else if (auto found = co_await ReadRedis(worker, *client, id, deadline, may_fill)) {
+    } else if (auto found =
+                   co_await ReadRedis(worker, *client, id, deadline, generation, may_fill)) {
       co_return std::move(*found);
     }
   } else if (client != nullptr) {
@@ -246,7 +267,7 @@ asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::in
   } else if (loaded.error().failure != StoreFailure::kNotFound) {
     co_return core::Unexpected<StoreError>{std::move(loaded).error()};
   }
-  FillLocal(id, entry);
+  FillLocal(id, entry, generation);
   if (may_fill && client->up()) {
     // Add-if-absent (NX): a tombstone written since our read wins.
     const auto life = entry ? Jittered(options.ttl, options.jitter)
@@ -263,7 +284,50 @@ asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::in
 
 UserCache::UserCache(UserCacheOptions options, std::size_t workers,
                      std::shared_ptr<CacheMetrics> metrics)
-    : impl_(std::make_shared<Impl>(options, workers, std::move(metrics))) {}
+    : impl_(std::make_shared<Impl>(options, workers, std::move(metrics))) {
+  impl_->channel = InvalidationChannel(impl_->options.key_prefix);
+}
+
+std::string UserCache::InvalidationChannel(std::string_view key_prefix) {
+  std::string channel(key_prefix);
+  channel += kChannelPart;
+  return channel;
+}
+
+std::vector<const redis::Script*> UserCache::Scripts() { return {&kInvalidate, &kDeleteIfEqual}; }
+
+void UserCache::OnInvalidation(std::string_view payload) {
+  Impl& c = *impl_;
+  std::int64_t id = 0;
+  const auto* end = payload.data() + payload.size();
+  const auto [ptr, ec] = std::from_chars(payload.data(), end, id);
+  if (ec != std::errc{} || ptr != end || id < 1) {
+    c.metrics->set.Add(0, c.metrics->invalidations_ignored);
+    return;
+  }
+  c.metrics->set.Add(0, c.metrics->invalidations_received);
+  c.local.Invalidate(id, Clock::now() + c.options.tombstone_ttl);
+  c.flights.Forget(id);
+}
+
+void UserCache::SetInvalidationFeed(bool live) {
+  Impl& c = *impl_;
+  if (live) {
+    // Generation first: a lookup that began while the feed was down must not get the long
+    // life because the feed came back before it filled.
+    c.feed_generation.fetch_add(1, std::memory_order_acq_rel);
+    c.feed_live.store(true, std::memory_order_release);
+  } else {
+    c.feed_live.store(false, std::memory_order_release);
+    c.feed_generation.fetch_add(1, std::memory_order_acq_rel);
+    c.local.CapExpiry(Clock::now() + c.options.local_ttl_degraded);
+  }
+  c.metrics->set.Set(0, c.metrics->feed_up, live ? 1 : 0);
+}
+
+bool UserCache::invalidation_feed_live() const {
+  return impl_->feed_live.load(std::memory_order_acquire);
+}
 UserCache::~UserCache() = default;
 
 void UserCache::SetRedis(std::size_t worker, redis::RedisClient* client) {
@@ -324,11 +388,12 @@ asio::awaitable<void> UserCache::Invalidate(std::size_t worker, std::int64_t id,
   if (client == nullptr) co_return;
   bool done = false;
   if (client->up()) {
-    redis::Command set("SET", UserCacheKey(id, c.options.key_prefix),
-                       std::string(kValuePrefix) + std::string(kTombstone), "PX",
-                       std::to_string(c.options.tombstone_ttl.count()));
+    std::vector<std::string> keys{UserCacheKey(id, c.options.key_prefix)};
+    std::vector<std::string> args{std::string(kValuePrefix) + std::string(kTombstone),
+                                  std::to_string(c.options.tombstone_ttl.count()), c.channel,
+                                  std::to_string(id)};
     const auto started = Clock::now();
-    auto reply = co_await client->Run(std::move(set), deadline);
+    auto reply = co_await client->Eval(kInvalidate, std::move(keys), std::move(args), deadline);
     c.metrics->Time(worker, CacheMetrics::kInvalidate, Since(started));
     done = reply && reply->IsOk();
   }
@@ -353,6 +418,7 @@ redis::ClientOptions::Setup UserCache::Replay() {
   setup.commands.reserve(c.deferred.size());
   for (const auto& [id, entry] : c.deferred) {
     setup.commands.emplace_back("SET", UserCacheKey(id, c.options.key_prefix), tombstone, "PX", px);
+    setup.commands.emplace_back("PUBLISH", c.channel, std::to_string(id));
   }
   setup.done = [impl = impl_, sent = c.deferred_sequence] {
     std::lock_guard relock(impl->deferred_mutex);

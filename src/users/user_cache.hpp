@@ -52,10 +52,13 @@ struct UserCacheOptions {
   /// How long a written key refuses fills (longer than any load can take: the request
   /// timeout and then some).
   std::chrono::milliseconds tombstone_ttl{20'000};
-  /// The in-process cache in front of Redis: entries (0: none) and their lifetime, which
-  /// bounds how stale another instance's write can leave this one.
+  /// The in-process cache in front of Redis: entries (0: none), and their lifetime while
+  /// the invalidation feed is live (every instance's writes reach this one through it)...
   std::size_t local_entries = 100'000;
-  std::chrono::milliseconds local_ttl{5'000};
+  std::chrono::milliseconds local_ttl{60'000};
+  /// ...and while it is not (no Redis, or the subscription is down): then this bounds how
+  /// stale another instance's write can leave this one.
+  std::chrono::milliseconds local_ttl_degraded{5'000};
   /// Invalidations that could not reach Redis, kept for replay (oldest dropped beyond).
   std::size_t max_deferred = 100'000;
 };
@@ -65,8 +68,10 @@ struct UserCacheOptions {
 ///
 /// Writers call Invalidate() after their write committed and before answering: it puts a
 /// tombstone in both layers (fills are add-if-absent, so a read that began before the
-/// write cannot store its old value afterwards) and detaches any load in flight. While a
-/// key's tombstone lives, this process reads it from the database.
+/// write cannot store its old value afterwards), publishes the id on the invalidation
+/// channel (every instance's OnInvalidation() tombstones its own in-process copy) and
+/// detaches any load in flight. While a key's tombstone lives, this process reads it from
+/// the database.
 ///
 /// Redis trouble never fails a read: it is counted, and the database answers. An
 /// invalidation that cannot reach Redis is deferred: reads of that key skip Redis until a
@@ -99,6 +104,20 @@ class UserCache {
   /// After a write to `id` (create, update, delete).
   boost::asio::awaitable<void> Invalidate(std::size_t worker, std::int64_t id,
                                           Clock::time_point deadline);
+
+  /// The Redis channel every instance publishes its invalidations on (payload: the id).
+  static std::string InvalidationChannel(std::string_view key_prefix);
+  /// The Lua scripts this cache runs, for ClientOptions::scripts.
+  static std::vector<const redis::Script*> Scripts();
+  /// A message from the invalidation channel: another instance (or this one) wrote the
+  /// user; drops it from the in-process layer. Foreign payloads are ignored. Thread-safe.
+  void OnInvalidation(std::string_view payload);
+  /// Whether invalidations are being received. While they are, local entries live
+  /// local_ttl; on a loss, every entry's life is cut to local_ttl_degraded from now (it may
+  /// miss writes from then on) and new ones get that short life until the feed is back.
+  /// Thread-safe. Starts not live.
+  void SetInvalidationFeed(bool live);
+  bool invalidation_feed_live() const;
 
   /// For RedisClient's on_connect: tombstones for the deferred invalidations, and, once a
   /// connection has replayed them, forgetting those (Redis holds the tombstones now).

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <exception>
@@ -38,6 +41,12 @@ inline void RunIo(
   ctx.run_for(limit);
   ASSERT_TRUE(finished) << "test coroutine did not finish within " << limit.count() << "s";
   if (failure) std::rethrow_exception(failure);
+}
+
+/// Suspends the calling coroutine for `d` (its io_context keeps running).
+inline boost::asio::awaitable<void> SleepFor(std::chrono::milliseconds d) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
+  (void)co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
 }
 
 /// Runs `body` on an io_context of its own on the calling thread (as the `migrate` and

@@ -24,13 +24,9 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using myriad::testing::RunIo;
+using myriad::testing::SleepFor;
 
 RedisEndpoint TestEndpoint() { return ParseRedisUrl(myriad::testing::TestRedisUrl()); }
-
-asio::awaitable<void> Sleep(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, d);
-  (void)co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 // Waits (polling every 10 ms, up to `limit`) until the client has `n` connections up.
 asio::awaitable<bool> WaitUp(RedisClient& client, std::size_t n,
@@ -38,7 +34,7 @@ asio::awaitable<bool> WaitUp(RedisClient& client, std::size_t n,
   const auto until = Clock::now() + limit;
   while (client.connections_up() != n) {
     if (Clock::now() > until) co_return false;
-    co_await Sleep(10ms);
+    co_await SleepFor(10ms);
   }
   co_return true;
 }
@@ -103,7 +99,7 @@ TEST(RedisConnectionTest, ConcurrentCommandsArePipelinedAndAnsweredInOrder) {
     }
     while (*done < kCommands) {
       most_in_flight = std::max(most_in_flight, conn->in_flight());
-      co_await Sleep(1ms);
+      co_await SleepFor(1ms);
     }
     // Every INCR answered once, with its own value, in the order sent.
     CO_ASSERT_TRUE(seen->size() == kCommands);
@@ -165,7 +161,7 @@ TEST(RedisClientTest, NothingListeningMeansUnavailableAtOnce) {
     auto metrics = std::make_shared<RedisMetrics>(1);
     options.metrics = metrics;
     RedisClient client(ex, options);
-    co_await Sleep(100ms);
+    co_await SleepFor(100ms);
     EXPECT_FALSE(client.up());
     const auto started = Clock::now();
     auto reply = co_await client.Run(Command("PING"), Clock::now() + 5s);

@@ -128,6 +128,23 @@ TEST_F(LocalCacheTest, InvalidateOfAnAbsentKeyBlocksFills) {
   EXPECT_TRUE(cache.Fill(8, "y", t0_ + seconds(60), t0_));
 }
 
+TEST_F(LocalCacheTest, CapExpiryShortensLongLivesOnlyAndKeepsTombstones) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "long", t0_ + seconds(60), t0_));
+  ASSERT_TRUE(cache.Fill(2, "short", t0_ + seconds(2), t0_));
+  cache.Invalidate(3, t0_ + seconds(20));
+  cache.CapExpiry(t0_ + seconds(5));
+  std::string value;
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(4), value), Found::kValue);
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(5), value), Found::kMiss);
+  EXPECT_EQ(cache.Get(2, t0_ + seconds(1), value), Found::kValue);
+  EXPECT_EQ(cache.Get(2, t0_ + seconds(3), value), Found::kMiss);
+  EXPECT_EQ(cache.Get(3, t0_ + seconds(10), value), Found::kTombstone);
+  // A fill after the cap gets its own life again.
+  EXPECT_TRUE(cache.Fill(1, "again", t0_ + seconds(60), t0_ + seconds(6)));
+  EXPECT_EQ(cache.Get(1, t0_ + seconds(30), value), Found::kValue);
+}
+
 TEST_F(LocalCacheTest, CapacityZeroDisablesTheCache) {
   Cache cache(0);
   EXPECT_FALSE(cache.enabled());

@@ -218,7 +218,8 @@ TEST_F(RedisSettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(s.cache.ttl, milliseconds{300'000});
   EXPECT_EQ(s.cache.negative_ttl, milliseconds{5'000});
   EXPECT_EQ(s.cache.local_entries, 100'000U);
-  EXPECT_EQ(s.cache.local_ttl, milliseconds{5'000});
+  EXPECT_EQ(s.cache.local_ttl, milliseconds{60'000});
+  EXPECT_EQ(s.cache.local_ttl_degraded, milliseconds{5'000});
   EXPECT_TRUE(s.rate_limit.enabled);
   EXPECT_DOUBLE_EQ(s.rate_limit.default_limit.rate, 100);
   EXPECT_EQ(s.rate_limit.default_limit.burst, 50U);
