@@ -2,15 +2,98 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <type_traits>
+#include <utility>
 
 namespace myriad::auth {
 namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kArgon2idPrefix = "$argon2id$";
+
+// libsodium takes a PHC string as a NUL-terminated C string and reads it with strlen, so
+// it must not hold a NUL itself and must fit its crypto_pwhash_STRBYTES buffer.
+using PhcBuffer = std::array<char, crypto_pwhash_STRBYTES>;
+
+std::optional<PhcBuffer> ToPhcBuffer(std::string_view phc) {
+  if (phc.empty() || phc.size() >= crypto_pwhash_STRBYTES ||
+      phc.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  PhcBuffer buffer{};
+  std::copy(phc.begin(), phc.end(), buffer.begin());
+  return buffer;
+}
+
+// Wipes a string's whole buffer, not only size() bytes: a shorter assignment or a move out
+// of a small string leaves old bytes behind.
+void Wipe(std::string& secret) {
+  secret.resize(secret.capacity());
+  sodium_memzero(secret.data(), secret.size());
+  secret.clear();
+}
+
+struct WipeAndDelete {
+  void operator()(std::string* secret) const {
+    Wipe(*secret);
+    delete secret;
+  }
+};
+// A password copy on the heap: coroutine frames and lambdas move the pointer, never the
+// characters (a moved small string keeps its bytes), and the one copy is wiped when it dies.
+using Secret = std::unique_ptr<std::string, WipeAndDelete>;
+
+Secret CopySecret(std::string_view password) { return Secret(new std::string(password)); }
+
+// One accepted place in the hasher's queue, given back when the result has reached the
+// caller's executor rather than when the pool finishes: results waiting for a busy io
+// thread still count against the limit.
+class QueueSlot {
+ public:
+  static std::optional<QueueSlot> Take(std::atomic<std::size_t>& pending, std::size_t limit) {
+    if (pending.fetch_add(1, std::memory_order_relaxed) >= limit) {
+      pending.fetch_sub(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    return QueueSlot(pending);
+  }
+  QueueSlot(QueueSlot&& other) noexcept : pending_(std::exchange(other.pending_, nullptr)) {}
+  QueueSlot& operator=(QueueSlot&&) = delete;
+  QueueSlot(const QueueSlot&) = delete;
+  QueueSlot& operator=(const QueueSlot&) = delete;
+  ~QueueSlot() {
+    if (pending_ != nullptr) pending_->fetch_sub(1, std::memory_order_relaxed);
+  }
+
+ private:
+  explicit QueueSlot(std::atomic<std::size_t>& pending) : pending_(&pending) {}
+  std::atomic<std::size_t>* pending_;
+};
+
+// A coroutine that only calls `work`, so co_spawn can run it on the pool. It borrows `work`:
+// the caller co_awaits the result, so its frame (where `work` lives) stays alive until then.
+template <class Work>
+asio::awaitable<std::invoke_result_t<Work&>> Invoke(Work& work) {
+  co_return work();
+}
+
+template <class Work>
+asio::awaitable<std::invoke_result_t<Work&>> RunOn(asio::thread_pool& pool, Work& work) {
+  return asio::co_spawn(pool.get_executor(), Invoke(work), asio::use_awaitable);
+}
+
+}  // namespace
 
 std::optional<std::string> HashPassword(std::string_view password, const HashCost& cost) {
   if (sodium_init() < 0) return std::nullopt;
@@ -22,9 +105,75 @@ std::optional<std::string> HashPassword(std::string_view password, const HashCos
   return std::string(hash.data());
 }
 
+PasswordCheck VerifyPassword(std::string_view phc, std::string_view password) {
+  const auto buffer = ToPhcBuffer(phc);
+  if (!buffer) return PasswordCheck::kMalformed;
+  if (sodium_init() < 0) return PasswordCheck::kMismatch;
+  // crypto_pwhash_str_verify answers -1 both for a wrong password and for a string it
+  // cannot parse. needs_rehash parses the string without hashing (whatever cost it is
+  // compared with), which tells the two apart.
+  if (crypto_pwhash_str_needs_rehash(buffer->data(), crypto_pwhash_OPSLIMIT_MIN,
+                                     crypto_pwhash_MEMLIMIT_MIN) < 0) {
+    return PasswordCheck::kMalformed;
+  }
+  return crypto_pwhash_str_verify(buffer->data(), password.data(), password.size()) == 0
+             ? PasswordCheck::kMatch
+             : PasswordCheck::kMismatch;
+}
+
+bool NeedsRehash(std::string_view phc, const HashCost& cost) {
+  // needs_rehash compares passes and memory only, within the string's own algorithm; an
+  // Argon2i hash with our cost still deserves an Argon2id one.
+  if (!phc.starts_with(kArgon2idPrefix)) return true;
+  const auto buffer = ToPhcBuffer(phc);
+  if (!buffer) return true;
+  if (sodium_init() < 0) return true;
+  return crypto_pwhash_str_needs_rehash(buffer->data(), cost.passes, cost.memory_bytes) != 0;
+}
+
+const std::string& DummyHash(const HashCost& cost) {
+  using Key = std::pair<unsigned long long, std::size_t>;
+  struct Hashes {
+    std::mutex mutex;
+    std::map<Key, std::string> by_cost;  // map: references to values survive insertions
+  };
+  static Hashes hashes;
+  const Key key{cost.passes, cost.memory_bytes};
+  {
+    const std::lock_guard lock(hashes.mutex);
+    if (auto it = hashes.by_cost.find(key); it != hashes.by_cost.end()) return it->second;
+  }
+  // Hashed outside the lock so a first use of one cost does not stall users of another;
+  // two threads racing on the same cost both hash, and the first stored wins.
+  if (sodium_init() < 0) throw std::bad_alloc();
+  std::array<char, 32> secret{};
+  randombytes_buf(secret.data(), secret.size());
+  auto hash = HashPassword(std::string_view(secret.data(), secret.size()), cost);
+  sodium_memzero(secret.data(), secret.size());
+  if (!hash) throw std::bad_alloc();
+  const std::lock_guard lock(hashes.mutex);
+  return hashes.by_cost.try_emplace(key, std::move(*hash)).first->second;
+}
+
 struct PasswordHasher::Impl {
-  Impl(std::size_t threads, std::size_t queue_limit, HashCost c)
-      : pool(threads == 0 ? 1 : threads), limit(queue_limit), cost(c) {}
+  Impl(std::size_t thread_count, std::size_t queue_limit, HashCost c)
+      : threads(std::max<std::size_t>(thread_count, 1)),
+        pool(threads),
+        limit(queue_limit),
+        cost(c) {}
+
+  // Runs `work` on the pool when a place in the queue is free, else answers `busy` at
+  // once. Holds `self`: the place is given back on the caller's executor, which may be
+  // after the hasher is gone.
+  template <class Work>
+  static asio::awaitable<std::invoke_result_t<Work&>> Submit(std::shared_ptr<Impl> self, Work work,
+                                                             std::invoke_result_t<Work&> busy) {
+    const auto slot = QueueSlot::Take(self->pending, self->limit);
+    if (!slot) co_return busy;
+    co_return co_await RunOn(self->pool, work);
+  }
+
+  std::size_t threads;
   asio::thread_pool pool;
   std::size_t limit;
   HashCost cost;
@@ -38,24 +187,42 @@ PasswordHasher::~PasswordHasher() { Stop(); }
 
 void PasswordHasher::Stop() { impl_->pool.join(); }
 
+const HashCost& PasswordHasher::cost() const { return impl_->cost; }
+
+PasswordHasher::Stats PasswordHasher::stats() const {
+  return {impl_->pending.load(std::memory_order_relaxed), impl_->limit, impl_->threads};
+}
+
 asio::awaitable<PasswordHasher::Result> PasswordHasher::Hash(std::string_view password) {
-  auto impl = impl_;
-  std::string copy(password);
-  if (impl->pending.fetch_add(1, std::memory_order_relaxed) >= impl->limit) {
-    impl->pending.fetch_sub(1, std::memory_order_relaxed);
-    co_return Result{Outcome::kBusy, {}};
-  }
-  // co_spawn onto the pool runs the work there; the completion comes back to this
-  // coroutine's executor (the io thread).
-  auto work = [impl, copy = std::move(copy)]() -> asio::awaitable<std::optional<std::string>> {
-    auto hash = HashPassword(copy, impl->cost);
-    impl->pending.fetch_sub(1, std::memory_order_relaxed);
-    co_return hash;
+  auto work = [password = CopySecret(password), cost = impl_->cost] {
+    auto hash = HashPassword(*password, cost);
+    if (!hash) return Result{Outcome::kFailed, {}};
+    return Result{Outcome::kOk, std::move(*hash)};
   };
-  auto hash =
-      co_await asio::co_spawn(impl->pool.get_executor(), std::move(work), asio::use_awaitable);
-  if (!hash) co_return Result{Outcome::kFailed, {}};
-  co_return Result{Outcome::kOk, std::move(*hash)};
+  return Impl::Submit(impl_, std::move(work), Result{Outcome::kBusy, {}});
+}
+
+asio::awaitable<PasswordHasher::VerifyResult> PasswordHasher::Verify(std::string phc,
+                                                                     std::string password) {
+  // Not a coroutine, so this parameter can be wiped: a coroutine would move it into its
+  // frame and leave the characters of a short password in it.
+  auto work = [phc = std::move(phc), password = CopySecret(password), cost = impl_->cost] {
+    VerifyResult result{.outcome = Outcome::kOk, .check = VerifyPassword(phc, *password)};
+    result.needs_rehash = result.check == PasswordCheck::kMatch && NeedsRehash(phc, cost);
+    return result;
+  };
+  Wipe(password);
+  return Impl::Submit(impl_, std::move(work), VerifyResult{.outcome = Outcome::kBusy});
+}
+
+// Not a coroutine, for the same reason as Verify.
+asio::awaitable<PasswordHasher::VerifyResult> PasswordHasher::VerifyDummy(std::string password) {
+  auto work = [password = CopySecret(password), cost = impl_->cost] {
+    return VerifyResult{.outcome = Outcome::kOk,
+                        .check = VerifyPassword(DummyHash(cost), *password)};
+  };
+  Wipe(password);
+  return Impl::Submit(impl_, std::move(work), VerifyResult{.outcome = Outcome::kBusy});
 }
 
 }  // namespace myriad::auth

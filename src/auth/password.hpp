@@ -20,9 +20,39 @@ struct HashCost {
 /// libsodium fails (out of memory). Blocks for tens of milliseconds: never on an io thread.
 std::optional<std::string> HashPassword(std::string_view password, const HashCost& cost = {});
 
-/// Hashes on its own threads so io threads never block on Argon2id. At most `queue` hashes
-/// wait; beyond that Hash() fails at once (the caller answers 503), so a burst of sign-ups
-/// cannot queue unbounded work.
+/// What checking a password against a stored PHC string found.
+enum class PasswordCheck {
+  kMatch,
+  kMismatch,
+  /// Not a PHC string libsodium can read: empty, too long, holding a NUL, an unknown
+  /// algorithm or bad parameters. Never a match.
+  kMalformed,
+};
+
+/// Checks `password` against `phc` (an Argon2id or Argon2i PHC string), taking as long for
+/// a mismatch as for a match. `phc` is checked for length and NULs before libsodium reads it, so
+/// any bytes are safe to pass. kMismatch also when libsodium cannot allocate the memory the hash
+/// asks for. Costs as much as hashing: never on an io thread. Any thread.
+PasswordCheck VerifyPassword(std::string_view phc, std::string_view password);
+
+/// True when `phc` was not made by Argon2id with `cost` (other passes or memory, or
+/// Argon2i), so the password should be hashed again after a successful login; true also for
+/// a malformed `phc`. Cheap (parses the string, hashes nothing). Any thread.
+bool NeedsRehash(std::string_view phc, const HashCost& cost);
+
+/// A process-wide PHC string of a random password that nobody knows, with `cost`: a login
+/// for an unknown account verifies against it so that it takes as long as one for a known
+/// account. Computed once per cost on first use (that call hashes: keep it off io threads,
+/// or use PasswordHasher::VerifyDummy), then shared; the reference stays valid until exit.
+/// Thread-safe. Throws std::bad_alloc if libsodium cannot start or hash (out of memory is
+/// fatal).
+const std::string& DummyHash(const HashCost& cost);
+
+/// Hashes and verifies on its own threads so io threads never block on Argon2id. At most
+/// `queue` hashes and verifications are accepted and unfinished at a time; beyond that
+/// Hash() and Verify() answer kBusy at once (the caller answers 503), so a burst of
+/// sign-ups or logins cannot queue unbounded work. A slot is held until the result is back
+/// on the caller's executor.
 class PasswordHasher {
  public:
   PasswordHasher(std::size_t threads, std::size_t queue, HashCost cost = {});
@@ -36,10 +66,41 @@ class PasswordHasher {
     std::string hash;
   };
   /// Runs HashPassword on the hasher's threads and resumes on the caller's executor.
-  /// `password` is copied before the first suspension.
+  /// `password` is copied before Hash returns, into memory wiped when the work is done.
   boost::asio::awaitable<Result> Hash(std::string_view password);
 
-  /// Waits for queued hashes and joins the threads. Idempotent.
+  struct VerifyResult {
+    /// kOk: `check` holds the answer. kBusy: the queue was full, nothing was checked.
+    /// Never kFailed.
+    Outcome outcome = Outcome::kBusy;
+    PasswordCheck check = PasswordCheck::kMismatch;
+    /// On kMatch only: NeedsRehash(phc, cost()), so the caller stores a new hash.
+    bool needs_rehash = false;
+  };
+  /// Runs VerifyPassword on the hasher's threads and resumes on the caller's executor.
+  /// Before it returns the awaitable, Verify copies `password` into memory wiped when the
+  /// work is done and wipes the argument; the caller wipes any copy it keeps (a std::string
+  /// moved from still holds a short password's characters).
+  boost::asio::awaitable<VerifyResult> Verify(std::string phc, std::string password);
+
+  /// Verify against DummyHash(cost()), for a login whose account does not exist: as slow as
+  /// a real Verify, through the same queue, wiping `password` the same way, and never kMatch
+  /// (the dummy's password is random). The dummy is made on the hasher's threads the first
+  /// time.
+  boost::asio::awaitable<VerifyResult> VerifyDummy(std::string password);
+
+  /// The cost new hashes get and Verify's rehash advice compares against.
+  const HashCost& cost() const;
+
+  struct Stats {
+    std::size_t queued = 0;    ///< accepted, result not yet back with its caller
+    std::size_t capacity = 0;  ///< the `queue` limit on `queued`
+    std::size_t threads = 0;
+  };
+  /// A snapshot for metrics; any thread.
+  Stats stats() const;
+
+  /// Waits for queued work and joins the threads. Idempotent.
   void Stop();
 
  private:
