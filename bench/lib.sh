@@ -240,6 +240,8 @@ start_myriad_db() {
   # which the default per-address cap (20) would turn away.
   MYRIAD_CMD=(serve --listen "127.0.0.1:$MYRIAD_PORT" --threads "$THREADS" --access-log off
     --log-level warn --database-url "$DB_URL" --db-pool-size "$POOL" --max-connections-per-ip 0)
+  # Extra flags of the calling script (an array), e.g. login.sh's hashing pool.
+  MYRIAD_CMD+=(${MYRIAD_EXTRA[@]+"${MYRIAD_EXTRA[@]}"})
   meta myriad_cmd "myriad ${MYRIAD_CMD[*]}"
   meta pool "$POOL"
   log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, --db-pool-size $POOL per process)"

@@ -64,6 +64,18 @@ if [[ $seed_users -gt 0 ]]; then
     "$binary" seed --users "$seed_users"
   fi
 fi
+step=keys
+# Access tokens are signed with var/keys/signing.key, made on the first start (kept across
+# restarts, so tokens survive them). MYRIAD_JWT_KEY_FILES or --jwt-key-files override it.
+if [[ -z ${MYRIAD_JWT_KEY_FILES:-} ]] && ! printf '%s\n' "$@" | grep -q -- '^--jwt-key-files'; then
+  key_file="$MYRIAD_ROOT/var/keys/signing.key"
+  if [[ ! -f $key_file ]]; then
+    mkdir -p "$(dirname "$key_file")"
+    chmod 700 "$(dirname "$key_file")"
+    log "first start: made signing key $("$binary" keygen --out "$key_file") in $key_file"
+  fi
+  export MYRIAD_JWT_KEY_FILES="$key_file"
+fi
 trap - EXIT
 
 raise_nofile

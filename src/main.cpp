@@ -3,7 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/admin_command.hpp"
+#include "app/keygen_command.hpp"
 #include "app/migrate_command.hpp"
+#include "app/outbox_command.hpp"
 #include "app/seed_command.hpp"
 #include "app/serve_command.hpp"
 #include "config/database_settings.hpp"
@@ -27,6 +30,27 @@ int main(int argc, char** argv) try {
   auto* seed = app.add_subcommand("seed", "Bulk-load synthetic users into an empty users table.");
   myriad::app::AddSeedOptions(*seed, seed_settings);
 
+  myriad::app::KeygenSettings keygen_settings;
+  auto* keygen =
+      app.add_subcommand("keygen", "Create an Ed25519 key file for signing access tokens.");
+  myriad::app::AddKeygenOptions(*keygen, keygen_settings);
+
+  myriad::app::AdminCreateSettings admin_create_settings;
+  auto* admin = app.add_subcommand("admin", "Manage administrator accounts.");
+  admin->require_subcommand(1);
+  auto* admin_create = admin->add_subcommand(
+      "create",
+      "Create an administrator; the password comes from --password-file or the first line of "
+      "stdin (a prompt with echo off on a terminal).");
+  myriad::app::AddAdminCreateOptions(*admin_create, admin_create_settings);
+
+  myriad::app::OutboxListSettings outbox_list_settings;
+  auto* outbox =
+      app.add_subcommand("outbox", "Inspect the outbox of e-mails to send (development).");
+  outbox->require_subcommand(1);
+  auto* outbox_list = outbox->add_subcommand("list", "Show the newest outbox messages.");
+  myriad::app::AddOutboxListOptions(*outbox_list, outbox_list_settings);
+
   auto* version = app.add_subcommand("version", "Print the version and build information.");
 
   try {
@@ -44,8 +68,17 @@ int main(int argc, char** argv) try {
   if (*migrate) {
     return myriad::app::RunMigrate(migrate_settings);
   }
+  if (*keygen) {
+    return myriad::app::RunKeygen(keygen_settings);
+  }
   if (*seed) {
     return myriad::app::RunSeed(seed_settings);
+  }
+  if (*admin_create) {
+    return myriad::app::RunAdminCreate(admin_create_settings);
+  }
+  if (*outbox_list) {
+    return myriad::app::RunOutboxList(outbox_list_settings);
   }
   return myriad::app::RunServe(serve_settings);
 } catch (const std::exception& e) {

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/run_loop.hpp"
 #include "auth/password.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
@@ -108,25 +109,6 @@ asio::awaitable<StepResult> Prepare(asio::any_io_executor executor, const SeedSe
         "(TRUNCATE users to start over)"};
   }
   co_return StepResult{};
-}
-
-template <class T>
-std::optional<T> RunLoop(asio::io_context& io, asio::awaitable<T> work) {
-  std::optional<T> outcome;
-  std::exception_ptr failure;
-  asio::co_spawn(
-      io,
-      [&outcome, work = std::move(work)]() mutable -> asio::awaitable<void> {
-        outcome.emplace(co_await std::move(work));
-      },
-      [&failure](std::exception_ptr error) { failure = std::move(error); });
-  // The connections' read loops keep the loop busy for as long as they are open, so run
-  // until this step is done rather than until the loop runs out of work.
-  io.restart();
-  while (!outcome && !failure && io.run_one() > 0) {
-  }
-  if (failure) std::rethrow_exception(failure);
-  return outcome;
 }
 
 }  // namespace

@@ -18,8 +18,13 @@
 #include <optional>
 #include <thread>
 
+#include "accounts/account_store.hpp"
+#include "accounts/accounts_api.hpp"
+#include "accounts/login_guard.hpp"
 #include "app/migrate_command.hpp"
+#include "auth/authenticator.hpp"
 #include "auth/password.hpp"
+#include "auth/signing_keys.hpp"
 #include "cache/cache_metrics.hpp"
 #include "core/build_info.hpp"
 #include "db/db_metrics.hpp"
@@ -69,9 +74,9 @@ http::ServerOptions ToServerOptions(const config::ServeSettings& s) {
 // who reads this source can mint one (harmless: a cursor only names a position).
 constexpr std::string_view kDefaultCursorSecret = "myriad-default-cursor-secret";
 
-// Password hashes for POST/PATCH /api/users; the accounts issue makes these settings.
-constexpr std::size_t kHashThreads = 1;
-constexpr std::size_t kHashQueue = 64;
+// Logins per client address unless --rate-limit-groups says otherwise: password guessing
+// from one address is throttled harder than other routes.
+constexpr ratelimit::Limit kLoginLimit{10, 20};
 
 constexpr auto kProbeInterval = std::chrono::seconds(1);
 const db::Statement kProbe{"ready_probe", "SELECT 1"};
@@ -149,11 +154,70 @@ users::UserCacheOptions ToCacheOptions(const config::ServeSettings& s) {
   return o;
 }
 
+auth::HashCost ToHashCost(const config::AuthSettings& s) {
+  auth::HashCost cost;
+  cost.passes = s.hash_passes;
+  cost.memory_bytes = s.hash_memory_kib * 1024;
+  return cost;
+}
+
+accounts::LockoutPolicy ToLockoutPolicy(const config::AuthSettings& s) {
+  accounts::LockoutPolicy p;
+  p.free_failures = s.login_free_failures;
+  p.first_lockout = std::chrono::duration_cast<std::chrono::seconds>(s.login_lockout);
+  p.max_lockout = std::chrono::duration_cast<std::chrono::seconds>(
+      std::max(s.login_lockout, s.login_lockout_max));
+  p.window = p.max_lockout;
+  return p;
+}
+
+auth::Authenticator::Options ToAuthenticatorOptions(const config::AuthSettings& s) {
+  auth::Authenticator::Options o;
+  o.issuer = s.issuer;
+  o.audience = s.audience;
+  o.access_ttl = std::chrono::duration_cast<std::chrono::seconds>(s.access_ttl);
+  return o;
+}
+
+// The signing keys (a start-up error throws): the files given, or in development a key
+// made now, which dies with the process.
+auth::KeySet LoadKeys(const config::AuthSettings& s) {
+  std::vector<auth::SigningKey> keys;
+  for (const auto& path : s.key_files) {
+    auto key = auth::LoadKeyFile(path);
+    if (!key) throw std::runtime_error("--jwt-key-files: " + key.error());
+    keys.push_back(std::move(*key));
+  }
+  if (keys.empty()) {
+    if (s.production) {
+      throw std::runtime_error(
+          "--environment production needs --jwt-key-files (create one with `myriad keygen "
+          "--out FILE`)");
+    }
+    auto key = auth::SigningKey::Generate("ephemeral");
+    if (!key) throw std::runtime_error("cannot make a signing key: " + key.error());
+    spdlog::warn(
+        "no --jwt-key-files: signing access tokens with a key made at start; tokens stop "
+        "working when this process exits, and other instances reject them (development only)");
+    keys.push_back(std::move(*key));
+  }
+  auto set = auth::KeySet::Create(std::move(keys));
+  if (!set) throw std::runtime_error("--jwt-key-files: " + set.error());
+  return std::move(*set);
+}
+
+std::vector<std::string> StatementNames() {
+  auto names = users::UserStore::StatementNames();
+  for (auto& name : accounts::AccountStore::StatementNames()) names.push_back(std::move(name));
+  return names;
+}
+
 ratelimit::RateLimitOptions ToRateLimitOptions(const config::ServeSettings& s) {
   ratelimit::RateLimitOptions o;
   o.enabled = s.rate_limit.enabled;
   o.default_limit = s.rate_limit.default_limit;
   o.groups = s.rate_limit.groups;
+  o.groups.try_emplace("auth-login", kLoginLimit);
   o.trusted_proxies = s.trusted_proxies;
   o.key_prefix = s.redis.key_prefix;
   return o;
@@ -174,11 +238,14 @@ class Backends {
         threads_(threads),
         pools_(threads, nullptr),
         cursors_(settings.cursor_secret.empty() ? kDefaultCursorSecret : settings.cursor_secret),
-        hasher_(kHashThreads, kHashQueue),
+        hasher_(settings.auth.hash_threads, settings.auth.hash_queue, ToHashCost(settings.auth)),
+        authenticator_(LoadKeys(settings.auth), ToAuthenticatorOptions(settings.auth), threads),
+        guard_(ToLockoutPolicy(settings.auth), settings.redis.key_prefix, threads),
         limiter_(ToRateLimitOptions(settings), threads, threads) {
     SetUpDatabase(registry, readiness);
     if (settings.cache.enabled) SetUpCache(registry);
     if (limiter_.enabled()) registry.Add(limiter_.Collectable());
+    registry.Add(guard_.Collectable());
     if (!settings.redis.url.empty()) SetUpRedis(registry, readiness);
   }
   Backends(const Backends&) = delete;
@@ -187,6 +254,14 @@ class Backends {
   void RegisterRoutes(http::Routes& routes) {
     users::UsersApi(pools_, cursors_, hasher_, {settings_.pool.statement_timeout}, cache_.get(),
                     limiter_.enabled() ? &limiter_ : nullptr)
+        .Register(routes);
+    accounts::AccountsApi::Options accounts;
+    accounts.statement_timeout = settings_.pool.statement_timeout;
+    accounts.refresh_ttl =
+        std::chrono::duration_cast<std::chrono::seconds>(settings_.auth.refresh_ttl);
+    accounts.trusted_proxies = settings_.trusted_proxies;
+    accounts::AccountsApi(pools_, hasher_, authenticator_, guard_, std::move(accounts),
+                          cache_.get(), limiter_.enabled() ? &limiter_ : nullptr)
         .Register(routes);
   }
 
@@ -209,6 +284,7 @@ class Backends {
       pools_[index] = &worker->pool();
       if (cache_) cache_->SetRedis(index, worker->redis());
       limiter_.SetRedis(index, worker->redis());
+      guard_.SetRedis(index, worker->redis());
       return worker;
     };
   }
@@ -244,8 +320,8 @@ class Backends {
     pool_options_.max_pipeline_depth = s.pool.pipeline_depth;
     pool_options_.acquire_timeout = s.pool.timeout;
     pool_options_.connect_timeout = s.database.connect_timeout;
-    auto db_metrics = std::make_shared<db::DbMetrics>(threads_, users::UserStore::StatementNames(),
-                                                      pool_options_.size * threads_);
+    auto db_metrics =
+        std::make_shared<db::DbMetrics>(threads_, StatementNames(), pool_options_.size * threads_);
     pool_options_.metrics = db_metrics;
     registry.Add(db_metrics->Collectable());
     readiness.AddCheck({"database", [this] {
@@ -273,7 +349,8 @@ class Backends {
     redis_options_.connections = std::max<std::size_t>(1, CeilDiv(s.max_connections, threads_));
     redis_options_.command_timeout = s.timeout;
     redis_options_.connect_timeout = s.connect_timeout;
-    redis_options_.scripts = {&ratelimit::RateLimiter::BucketScript()};
+    redis_options_.scripts = {&ratelimit::RateLimiter::BucketScript(),
+                              &accounts::LoginGuard::Script()};
     if (cache_) {
       for (const auto* script : users::UserCache::Scripts())
         redis_options_.scripts.push_back(script);
@@ -313,6 +390,8 @@ class Backends {
   db::PoolOptions pool_options_;
   users::CursorCodec cursors_;
   auth::PasswordHasher hasher_;
+  auth::Authenticator authenticator_;
+  accounts::LoginGuard guard_;
   std::unique_ptr<users::UserCache> cache_;
   ratelimit::RateLimiter limiter_;
   std::shared_ptr<redis::RedisMetrics> redis_metrics_;  // null without Redis

@@ -1,6 +1,8 @@
 #include "auth/password.hpp"
 
 #include <sodium.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +21,8 @@ namespace myriad::auth {
 namespace asio = boost::asio;
 
 namespace {
+
+constexpr int kHashingNice = 10;
 
 constexpr std::string_view kArgon2idPrefix = "$argon2id$";
 
@@ -83,8 +87,20 @@ class QueueSlot {
 
 // A coroutine that only calls `work`, so co_spawn can run it on the pool. It borrows `work`:
 // the caller co_awaits the result, so its frame (where `work` lives) stays alive until then.
+// Hashing threads run at a lower scheduling priority (nice 10, about a tenth of an io
+// thread's share when both want a core): a burst of logins then queues behind reads
+// instead of slowing them, which is what the hashing bulkhead is for. Once per thread;
+// failure (a container that forbids it) leaves the default priority.
+void LowerThisThreadsPriority() {
+  thread_local bool lowered = false;
+  if (lowered) return;
+  lowered = true;
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kHashingNice);
+}
+
 template <class Work>
 asio::awaitable<std::invoke_result_t<Work&>> Invoke(Work& work) {
+  LowerThisThreadsPriority();
   co_return work();
 }
 

@@ -298,6 +298,7 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
   AddPoolOptions(app, s.pool);
   AddRedisOptions(app, s.redis);
   AddCacheOptions(app, s.cache);
+  AddAuthOptions(app, s.auth);
   AddRateLimitOptions(app, s.rate_limit);
   AddMigrationsDirOption(app, s.migrations_dir);
   app.add_flag("--migrate", s.migrate, "Apply pending migrations before listening")

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "config/auth_settings.hpp"
 #include "config/database_settings.hpp"
 #include "config/redis_settings.hpp"
 #include "net/trusted_proxies.hpp"
@@ -68,6 +69,7 @@ struct ServeSettings {
   RedisSettings redis;
   CacheSettings cache;
   RateLimitSettings rate_limit;
+  AuthSettings auth;
 };
 
 /// Registers every ServeSettings field on `app` as a flag with its environment variable,

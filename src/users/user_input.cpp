@@ -1,5 +1,6 @@
 #include "users/user_input.hpp"
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/error.hpp>
 #include <boost/json/parse_options.hpp>
@@ -218,26 +219,15 @@ void ValidateMember(const Member& m, Fields& fields, std::vector<http::FieldErro
       AddError(errors, m.key, "invalid", "email must be a valid address such as ada@example.com.");
     }
   } else if (m.key == "name") {
-    const std::string_view name = TrimAscii(m.text);
-    if (name.empty()) {
-      AddError(errors, m.key, "too_short", "name must not be empty.");
-    } else if (HasControlCharacter(name)) {
-      AddError(errors, m.key, "invalid", "name must not contain control characters.");
-    } else if (CountCodePoints(name) > kMaxNameLength) {
-      AddError(errors, m.key, "too_long",
-               "name must be at most " + std::to_string(kMaxNameLength) + " characters.");
+    auto name = CheckName(m.text, m.key);
+    if (name) {
+      fields.name = std::move(*name);
     } else {
-      fields.name = std::string(name);
+      errors.push_back(std::move(name).error());
     }
   } else if (m.key == "password") {
-    // Not trimmed: spaces at either end are part of what the user chose.
-    const std::size_t length = CountCodePoints(m.text);
-    if (length < kMinPasswordLength) {
-      AddError(errors, m.key, "too_short",
-               "password must be at least " + std::to_string(kMinPasswordLength) + " characters.");
-    } else if (length > kMaxPasswordLength) {
-      AddError(errors, m.key, "too_long",
-               "password must be at most " + std::to_string(kMaxPasswordLength) + " characters.");
+    if (auto error = CheckPassword(m.text, m.key)) {
+      errors.push_back(std::move(*error));
     } else {
       fields.password = m.text;
     }
@@ -297,6 +287,78 @@ core::Result<Fields, http::Error> ParseFields(std::string_view body, bool create
 }
 
 }  // namespace
+
+core::Result<std::string, http::FieldError> CheckName(std::string_view text,
+                                                      std::string_view field) {
+  const std::string_view name = TrimAscii(text);
+  const std::string f(field);
+  if (name.empty()) {
+    return core::Unexpected{http::FieldError{f, "too_short", f + " must not be empty."}};
+  }
+  if (HasControlCharacter(name)) {
+    return core::Unexpected{
+        http::FieldError{f, "invalid", f + " must not contain control characters."}};
+  }
+  if (CountCodePoints(name) > kMaxNameLength) {
+    return core::Unexpected{http::FieldError{
+        f, "too_long", f + " must be at most " + std::to_string(kMaxNameLength) + " characters."}};
+  }
+  return std::string(name);
+}
+
+std::optional<http::FieldError> CheckPassword(std::string_view password, std::string_view field) {
+  // Not trimmed: spaces at either end are part of what the user chose.
+  const std::size_t length = CountCodePoints(password);
+  const std::string f(field);
+  if (length < kMinPasswordLength) {
+    return http::FieldError{
+        f, "too_short",
+        f + " must be at least " + std::to_string(kMinPasswordLength) + " characters."};
+  }
+  if (length > kMaxPasswordLength) {
+    return http::FieldError{
+        f, "too_long",
+        f + " must be at most " + std::to_string(kMaxPasswordLength) + " characters."};
+  }
+  return std::nullopt;
+}
+
+core::Result<StringFields, http::Error> ParseStringFields(
+    std::string_view body, std::initializer_list<std::string_view> allowed,
+    std::initializer_list<std::string_view> required) {
+  auto members = ParseTopLevel(body);
+  if (!members) return core::Unexpected{std::move(members).error()};
+  StringFields fields;
+  std::vector<http::FieldError> errors;
+  std::unordered_map<std::string_view, int> occurrences;
+  for (const Member& m : *members) ++occurrences[m.key];
+  for (const Member& m : *members) {
+    int& count = occurrences[m.key];
+    if (count == 0) continue;  // a repeated key already reported
+    if (std::find(allowed.begin(), allowed.end(), m.key) == allowed.end()) {
+      AddError(errors, m.key, "unknown_field", "Unknown field.");
+    } else if (count > 1) {
+      AddError(errors, m.key, "duplicate_field", m.key + " appears more than once.");
+    } else if (m.kind != Kind::kString) {
+      AddError(errors, m.key, "invalid_type", m.key + " must be a string.");
+    } else {
+      fields.emplace(m.key, m.text);
+    }
+    count = 0;
+  }
+  for (const std::string_view name : required) {
+    if (!occurrences.contains(name)) {
+      AddError(errors, name, "required", std::string(name) + " is required.");
+    }
+  }
+  if (!errors.empty()) {
+    return core::Unexpected{
+        http::Error{http::ErrorCode::kValidation,
+                    errors.size() == 1 ? errors.front().message : "The request has invalid fields.",
+                    std::move(errors)}};
+  }
+  return fields;
+}
 
 std::optional<std::string> NormalizeEmail(std::string_view text) {
   const std::string_view trimmed = TrimAscii(text);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <initializer_list>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,25 @@ inline constexpr std::size_t kMaxPasswordLength = 128;
 /// <= kMaxEmailLength. Non-ASCII is allowed in the local part (UTF-8, already validated
 /// by the JSON parser) but not in the domain (IDNs must come as punycode).
 std::optional<std::string> NormalizeEmail(std::string_view text);
+
+/// A name as a user gives it: trimmed of ASCII whitespace, 1..kMaxNameLength code points,
+/// no control characters. The error names `field`.
+core::Result<std::string, http::FieldError> CheckName(std::string_view text,
+                                                      std::string_view field = "name");
+/// kMinPasswordLength..kMaxPasswordLength code points (not trimmed), or the error naming
+/// `field`.
+std::optional<http::FieldError> CheckPassword(std::string_view password,
+                                              std::string_view field = "password");
+
+/// A JSON object of string members, raw (neither trimmed nor validated).
+using StringFields = std::map<std::string, std::string, std::less<>>;
+/// For bodies of string fields only (the accounts endpoints): 400 as ParseCreateUser for
+/// what is not a JSON object; 422 with one FieldError per key not in `allowed`
+/// ("unknown_field"), repeated ("duplicate_field"), not a string ("invalid_type"), or in
+/// `required` and absent ("required"). Never throws.
+core::Result<StringFields, http::Error> ParseStringFields(
+    std::string_view body, std::initializer_list<std::string_view> allowed,
+    std::initializer_list<std::string_view> required);
 
 /// POST /api/users, validated. email normalised; name trimmed.
 struct CreateUserInput {

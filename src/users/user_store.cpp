@@ -28,6 +28,7 @@ const db::Statement kInsert{
 const db::Statement kUpdate{
     "users_update",
     "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
+    "email_verified_at = CASE WHEN $2 IS NULL OR $2 = email THEN email_verified_at END, "
     "password_hash = COALESCE($4, password_hash), role = COALESCE($5::smallint, role), "
     "status = COALESCE($6::smallint, status), updated_at = now(), version = version + 1 "
     "WHERE id = $1 AND ($7::int[] IS NULL OR version = ANY($7::int[])) "
