@@ -251,14 +251,8 @@ int RunAdminCreate(const AdminCreateSettings& settings) {
     return 1;
   }
 
-  // Blocking libpq calls are banned in src/: the asynchronous client runs on a loop here.
   asio::io_context io(1);
-  db::PoolOptions options;
-  options.connect.conninfo = settings.database.url;
-  options.size = 1;
-  options.connect_timeout = settings.database.connect_timeout;
-  options.acquire_timeout = settings.database.connect_timeout;
-  db::PgPool pool(io.get_executor(), std::move(options));
+  db::PgPool pool(io.get_executor(), CommandPoolOptions(settings.database));
   auto created = RunLoop(io, CreateAdmin(pool, *input, std::move(*hash)));
   if (!created || !*created) {
     fmt::print(stderr, "myriad admin create: {}\n",

@@ -86,14 +86,8 @@ int RunOutboxList(const OutboxListSettings& settings) {
     return 1;
   }
 
-  // Blocking libpq calls are banned in src/: the asynchronous client runs on a loop here.
   asio::io_context io(1);
-  db::PoolOptions options;
-  options.connect.conninfo = settings.database.url;
-  options.size = 1;
-  options.connect_timeout = settings.database.connect_timeout;
-  options.acquire_timeout = settings.database.connect_timeout;
-  db::PgPool pool(io.get_executor(), std::move(options));
+  db::PgPool pool(io.get_executor(), CommandPoolOptions(settings.database));
   auto listed = RunLoop(io, List(pool, settings.limit));
   if (!listed || !*listed) {
     fmt::print(stderr, "myriad outbox list: {}\n",

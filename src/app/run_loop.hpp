@@ -7,6 +7,9 @@
 #include <optional>
 #include <utility>
 
+#include "config/database_settings.hpp"
+#include "db/pg_pool.hpp"
+
 namespace myriad::app {
 
 /// Runs `work` on `io` (on the calling thread) until it is done and returns its result;
@@ -30,6 +33,17 @@ std::optional<T> RunLoop(boost::asio::io_context& io, boost::asio::awaitable<T> 
     std::rethrow_exception(failure);
   }
   return outcome;
+}
+
+/// A one-connection pool for a subcommand's own loop (blocking libpq calls are banned in
+/// src/, so commands use the asynchronous client too), timing out as `database` says.
+inline db::PoolOptions CommandPoolOptions(const config::DatabaseSettings& database) {
+  db::PoolOptions options;
+  options.connect.conninfo = database.url;
+  options.size = 1;
+  options.connect_timeout = database.connect_timeout;
+  options.acquire_timeout = database.connect_timeout;
+  return options;
 }
 
 }  // namespace myriad::app

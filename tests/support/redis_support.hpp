@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "redis/redis_url.hpp"
 #include "redis/reply.hpp"
 
 namespace myriad::testing {
@@ -13,6 +14,8 @@ namespace myriad::testing {
 /// Throws std::runtime_error with a hint when neither is there, e.g. when the test binary
 /// runs outside CTest.
 std::string TestRedisUrl();
+/// TestRedisUrl() parsed.
+inline redis::RedisEndpoint TestRedisEndpoint() { return redis::ParseRedisUrl(TestRedisUrl()); }
 
 /// Runs one command on a fresh connection to `url` (our own client, on a loop of its own;
 /// the client itself is tested in tests/integration/redis). Throws std::runtime_error when

@@ -41,7 +41,7 @@ Clock::time_point Deadline() { return Clock::now() + 5s; }
 
 redis::ClientOptions Options() {
   redis::ClientOptions options;
-  options.endpoint = redis::ParseRedisUrl(myriad::testing::TestRedisUrl());
+  options.endpoint = myriad::testing::TestRedisEndpoint();
   options.scripts = {&LoginGuard::Script()};
   return options;
 }

@@ -26,8 +26,6 @@ using Clock = std::chrono::steady_clock;
 using myriad::testing::RunIo;
 using myriad::testing::SleepFor;
 
-RedisEndpoint TestEndpoint() { return ParseRedisUrl(myriad::testing::TestRedisUrl()); }
-
 // Waits (polling every 10 ms, up to `limit`) until the client has `n` connections up.
 asio::awaitable<bool> WaitUp(RedisClient& client, std::size_t n,
                              std::chrono::milliseconds limit = 5s) {
@@ -46,7 +44,8 @@ std::string Key(const std::string& name) {
 
 TEST(RedisConnectionTest, CommandsAndRepliesOfEveryType) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto conn = co_await RedisConnection::Connect(ex, TestEndpoint(), Clock::now() + 5s);
+    auto conn = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                  Clock::now() + 5s);
     CO_ASSERT_TRUE(conn.has_value());
     const auto deadline = Clock::now() + 5s;
     const std::string key = Key("types");
@@ -78,7 +77,8 @@ TEST(RedisConnectionTest, CommandsAndRepliesOfEveryType) {
 
 TEST(RedisConnectionTest, ConcurrentCommandsArePipelinedAndAnsweredInOrder) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto connected = co_await RedisConnection::Connect(ex, TestEndpoint(), Clock::now() + 5s);
+    auto connected = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                       Clock::now() + 5s);
     CO_ASSERT_TRUE(connected.has_value());
     auto conn = std::make_shared<RedisConnection>(std::move(*connected));
     const std::string key = Key("pipeline");
@@ -111,7 +111,8 @@ TEST(RedisConnectionTest, ConcurrentCommandsArePipelinedAndAnsweredInOrder) {
 
 TEST(RedisConnectionTest, ATimeoutAnswersAtOnceAndRetiresTheConnection) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    auto conn = co_await RedisConnection::Connect(ex, TestEndpoint(), Clock::now() + 5s);
+    auto conn = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                  Clock::now() + 5s);
     CO_ASSERT_TRUE(conn.has_value());
     const auto started = Clock::now();
     // BLPOP on an empty list holds the reply for 2 s: longer than our 100 ms deadline.
@@ -129,7 +130,7 @@ TEST(RedisConnectionTest, ATimeoutAnswersAtOnceAndRetiresTheConnection) {
 
 TEST(RedisConnectionTest, WrongPasswordIsRefused) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    RedisEndpoint endpoint = TestEndpoint();
+    RedisEndpoint endpoint = myriad::testing::TestRedisEndpoint();
     endpoint.password = "not-the-password";
     auto conn = co_await RedisConnection::Connect(ex, endpoint, Clock::now() + 5s);
     CO_ASSERT_TRUE(!conn.has_value());
@@ -140,7 +141,7 @@ TEST(RedisConnectionTest, WrongPasswordIsRefused) {
 
 TEST(RedisConnectionTest, SelectsTheDatabaseOfTheUrl) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
-    RedisEndpoint endpoint = TestEndpoint();
+    RedisEndpoint endpoint = myriad::testing::TestRedisEndpoint();
     endpoint.database = 3;
     auto conn = co_await RedisConnection::Connect(ex, endpoint, Clock::now() + 5s);
     CO_ASSERT_TRUE(conn.has_value());
@@ -176,7 +177,7 @@ TEST(RedisClientTest, NothingListeningMeansUnavailableAtOnce) {
 TEST(RedisClientTest, ReconnectsAfterItsConnectionIsKilled) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
     ClientOptions options;
-    options.endpoint = TestEndpoint();
+    options.endpoint = myriad::testing::TestRedisEndpoint();
     options.connections = 2;
     auto metrics = std::make_shared<RedisMetrics>(1);
     options.metrics = metrics;
@@ -211,7 +212,7 @@ TEST(RedisClientTest, EvalLoadsScriptsAndSurvivesAScriptFlush) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
     static const Script kEcho{"return {KEYS[1], ARGV[1], ARGV[2]}"};
     ClientOptions options;
-    options.endpoint = TestEndpoint();
+    options.endpoint = myriad::testing::TestRedisEndpoint();
     options.scripts = {&kEcho};
     RedisClient client(ex, options);
     CO_ASSERT_TRUE(co_await WaitUp(client, 1));
@@ -234,7 +235,7 @@ TEST(RedisClientTest, ReplaysOnConnectCommandsBeforeTakingTraffic) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
     const std::string key = Key("on_connect");
     ClientOptions options;
-    options.endpoint = TestEndpoint();
+    options.endpoint = myriad::testing::TestRedisEndpoint();
     auto replayed = std::make_shared<int>(0);
     options.on_connect = [key, replayed] {
       ClientOptions::Setup setup;

@@ -23,8 +23,6 @@ using Clock = std::chrono::steady_clock;
 using myriad::testing::RunIo;
 using myriad::testing::SleepFor;
 
-RedisEndpoint TestEndpoint() { return ParseRedisUrl(myriad::testing::TestRedisUrl()); }
-
 asio::awaitable<bool> WaitFor(const std::function<bool()>& done,
                               std::chrono::milliseconds limit = 5s) {
   const auto until = Clock::now() + limit;
@@ -42,7 +40,7 @@ struct Seen {
 
 SubscriberOptions Options(const std::string& channel, const std::shared_ptr<Seen>& seen) {
   SubscriberOptions o;
-  o.endpoint = TestEndpoint();
+  o.endpoint = myriad::testing::TestRedisEndpoint();
   o.channel = channel;
   o.command_timeout = 2s;
   o.ping_interval = 100ms;
@@ -61,7 +59,8 @@ TEST(RedisSubscriberTest, DeliversMessagesInOrderAndResubscribesAfterALoss) {
     CO_ASSERT_TRUE(co_await WaitFor([&] { return subscriber.live(); }));
     EXPECT_EQ(seen->states, std::vector<bool>{true});
 
-    auto publisher = co_await RedisConnection::Connect(ex, TestEndpoint(), Clock::now() + 5s);
+    auto publisher = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                       Clock::now() + 5s);
     CO_ASSERT_TRUE(publisher.has_value());
     for (int i = 0; i < 100; ++i) {
       auto sent = co_await publisher->Run(Command("PUBLISH", channel, std::to_string(i)),
