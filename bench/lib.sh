@@ -173,6 +173,7 @@ users_init() {
   : >"$RESULTS_DIR/meta.tsv"
   : >"$RESULTS_DIR/runs.jsonl"
   unset MYRIAD_DATABASE_URL  # always a private server: pg.sh would otherwise use that one
+  unset MYRIAD_BENCH_TOKEN   # set by bench_admin_token for this run's server only
   MYRIAD_PID='' HELPER_PID=''
   trap users_cleanup EXIT
   trap 'exit 130' INT
@@ -251,17 +252,81 @@ start_myriad_db() {
 }
 
 # The endpoint must answer 200 before any load runs: a 404 from a build without the users
-# API would otherwise show up as a fast, error-free benchmark.
+# API, or a 401/403 when the token is missing or not an administrator's, would otherwise
+# show up as a fast benchmark of error answers. Sends the token of MYRIAD_BENCH_TOKEN
+# (bench_admin_token) when it is set, like the wrk scripts.
 expect_200() {  # path
-  local status
-  status=$(curl -sS --max-time 5 -o "$TMP/check.body" -w '%{http_code}' \
+  local status auth=()
+  [[ -n ${MYRIAD_BENCH_TOKEN:-} ]] && auth=(-H "Authorization: Bearer $MYRIAD_BENCH_TOKEN")
+  status=$(curl -sS --max-time 5 -o "$TMP/check.body" -w '%{http_code}' ${auth[@]+"${auth[@]}"} \
     "http://127.0.0.1:$MYRIAD_PORT$1") || status="no answer"
   if [[ $status != 200 ]]; then
-    meta http_error "GET $1 answered $status"
+    local why="this Myriad build does not serve the users API yet (or not correctly)"
+    [[ $status == 401 || $status == 403 ]] && why="the access token (bench_admin_token) was not
+       accepted$([[ -n ${MYRIAD_BENCH_TOKEN:-} ]] || echo ': none was sent')"
+    meta http_error "GET $1 answered $status$([[ -n ${MYRIAD_BENCH_TOKEN:-} ]] && echo ' (with the admin token)')"
     report || true
-    die "GET $1 answered $status, expected 200: this Myriad build does not serve the users API
-       yet (or not correctly). Nothing was measured over HTTP. Body: $(head -c 300 "$TMP/check.body" 2>/dev/null)"
+    die "GET $1 answered $status, expected 200: $why. Nothing was measured over HTTP.
+       Body: $(head -c 300 "$TMP/check.body" 2>/dev/null)"
   fi
+}
+
+# The users API needs a logged-in caller (src/accounts/access.cpp): GET /api/users/{id} any
+# user, GET /api/users (list, search) an administrator. bench_admin_token makes one in the
+# database at DB-URL (`myriad admin create`, random password in a 0600 file under $TMP) and
+# logs it in on Myriad at 127.0.0.1:PORT (POST /api/auth/login). It exports
+# MYRIAD_BENCH_TOKEN, the access token, which tools/auth.lua (loaded by tools/wrk_status.lua),
+# tools/walk_cursor.py and expect_200 send as "Authorization: Bearer <token>", and sets
+# BENCH_ADMIN_ID and BENCH_ADMIN_EMAIL. Start Myriad with --access-token-ttl longer than the
+# run (the benches use 24h: the token is never refreshed) and --rate-limit off. The token is
+# not written to the results folder. Needs MYRIAD_BIN, PY, TMP; records the admin in
+# meta.tsv. The two halves are separate for a script that needs the id before it starts
+# Myriad (users_me.sh): bench_admin_create DB-URL, then bench_admin_login PORT.
+bench_admin_token() {  # port db-url
+  bench_admin_create "$2"
+  bench_admin_login "$1"
+}
+
+bench_admin_create() {  # db-url
+  local out
+  BENCH_ADMIN_EMAIL="bench-admin-$(date +%s)-$$@example.com"
+  BENCH_ADMIN_PWFILE="$TMP/bench-admin.password"
+  (umask 077 && "$PY" -c 'import secrets; print("bench-" + secrets.token_urlsafe(24))' \
+    >"$BENCH_ADMIN_PWFILE") || die "cannot write $BENCH_ADMIN_PWFILE"
+  out=$("$MYRIAD_BIN" admin create --database-url "$1" --email "$BENCH_ADMIN_EMAIL" \
+    --name "Bench Admin" --password-file "$BENCH_ADMIN_PWFILE" 2>&1) \
+    || die "myriad admin create failed: $out"
+  BENCH_ADMIN_ID=$(sed -n 's/^created admin \([0-9][0-9]*\) .*/\1/p' <<<"$out")
+  [[ -n $BENCH_ADMIN_ID ]] || die "myriad admin create: unexpected output: $out"
+}
+
+bench_admin_login() {  # port
+  local status out ttl try
+  [[ -n ${BENCH_ADMIN_EMAIL:-} && -s ${BENCH_ADMIN_PWFILE:-} ]] || die "bench_admin_login: no bench_admin_create first"
+  for try in 1 2 3; do   # a 503 (hashing pool busy) or 504 on a loaded machine: try again
+    # The JSON body goes through stdin, so the password is on no command line.
+    status=$("$PY" -c 'import json, sys; print(json.dumps({"email": sys.argv[1], "password": open(sys.argv[2]).readline().rstrip("\n")}))' \
+        "$BENCH_ADMIN_EMAIL" "$BENCH_ADMIN_PWFILE" \
+      | curl -sS --max-time 30 -o "$TMP/bench-admin.login" -w '%{http_code}' \
+        -H 'Content-Type: application/json' --data-binary @- "http://127.0.0.1:$1/api/auth/login") \
+      || status="no answer"
+    [[ $status == 503 || $status == 504 ]] || break
+    warn "POST /api/auth/login answered $status (try $try of 3): $(head -c 200 "$TMP/bench-admin.login" 2>/dev/null)"
+    sleep 2
+  done
+  [[ $status == 200 ]] || die "POST /api/auth/login as the bench admin answered $status, expected 200.
+       Body: $(head -c 300 "$TMP/bench-admin.login" 2>/dev/null)"
+  out=$("$PY" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(r["access_token"], r.get("expires_in", ""))' \
+    "$TMP/bench-admin.login") || die "no access_token in the login answer: $(head -c 300 "$TMP/bench-admin.login")"
+  read -r MYRIAD_BENCH_TOKEN ttl <<<"$out"
+  rm -f "$TMP/bench-admin.login"
+  [[ -n $MYRIAD_BENCH_TOKEN ]] || die "empty access_token in the login answer"
+  export MYRIAD_BENCH_TOKEN
+  if [[ $ttl =~ ^[0-9]+$ ]] && (( ttl < 3600 )); then
+    warn "the access token expires in ${ttl}s: start Myriad with --access-token-ttl 24h"
+  fi
+  meta auth "Authorization: Bearer <access token of an administrator> (admin id $BENCH_ADMIN_ID, $BENCH_ADMIN_EMAIL, made by myriad admin create; token expires_in ${ttl:-?}s)"
+  log "bench admin: id $BENCH_ADMIN_ID, logged in; token in MYRIAD_BENCH_TOKEN (expires in ${ttl:-?}s)"
 }
 
 # One warm-up (unreported) and one measured wrk run; appends the parsed run to runs.jsonl.

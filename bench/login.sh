@@ -71,9 +71,13 @@ sleep "$PAUSE"
 # ---------------------------------------------------------------- Myriad
 # Rate limits off: every login comes from 127.0.0.1 for the same account, which the per-IP
 # login limit would throttle (a capacity benchmark, not a brute-force test).
-MYRIAD_EXTRA=(--hash-threads "$HASH_THREADS" --hash-queue "$HASH_QUEUE" --rate-limit off)
+# GET /api/users/{id} needs a logged-in caller: the reads carry an administrator's token
+# (lib.sh bench_admin_token), which must outlive the run (--access-token-ttl 24h).
+MYRIAD_EXTRA=(--hash-threads "$HASH_THREADS" --hash-queue "$HASH_QUEUE" --rate-limit off
+  --access-token-ttl 24h)
 start_myriad_db
 meta myriad_extra "${MYRIAD_EXTRA[*]}"
+bench_admin_token "$MYRIAD_PORT" "$DB_URL"
 expect_200 /api/users/1
 code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
   -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}" "http://127.0.0.1:$MYRIAD_PORT/api/auth/login")

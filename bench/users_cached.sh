@@ -5,6 +5,11 @@
 # run. Then the same load with Redis stopped mid-run and started again. Issue 4; see
 # bench/README.md.
 #
+# The users API needs authentication: every request (to Myriad and, for the same bytes on
+# the wire, to nginx) carries an administrator's access token (lib.sh bench_admin_token), so
+# Myriad also resolves the caller (a cache hit after the first request). Myriad runs with
+# --access-token-ttl 24h and --rate-limit off.
+#
 # Environment (all optional):
 #   USERS=1000000        rows seeded (ids 1..USERS)
 #   HOT=100000           the hot set: requests pick ids uniformly in 1..HOT
@@ -26,7 +31,8 @@
 #   RESULTS_DIR=bench/results/users-cached-<timestamp>
 #
 # Targets: at every level, Myriad req/s >= 0.7x nginx's and p99 <= 2x nginx's, 0 socket
-# errors and 0 non-2xx; with Redis stopped mid-run, 0 errors and Myriad reconnects.
+# errors and 0 non-2xx (a 401/403 counts as an error); with Redis stopped mid-run, 0 errors
+# and Myriad reconnects.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -112,7 +118,7 @@ for c in $LEVELS $DOWN_LEVELS; do (( c > max_level )) && max_level=$c; done
 raise_limits "$max_level"
 
 users_meta_header "GET /api/users/{id}, random id in 1..HOT, cached (in process + Redis)" \
-  "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua -- HOT, warm-up $WARMUP per run (not reported), order nginx/Myriad alternating per level"
+  "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua -- HOT (Authorization: Bearer <admin token>, to both servers), warm-up $WARMUP per run (not reported), order nginx/Myriad alternating per level"
 meta hot "$HOT"
 meta rate_limit "off (--rate-limit off: all traffic comes from 127.0.0.1; a capacity benchmark, not a per-client one)"
 
@@ -141,16 +147,19 @@ done
 MYRIAD_PORT=$(pick_port)
 read -r -a extra_args <<<"$MYRIAD_ARGS"
 # --rate-limit off and --max-connections-per-ip 0: a capacity benchmark sends all its traffic
-# from one address, which the per-client limits would turn away.
+# from one address, which the per-client limits would turn away. --access-token-ttl 24h: the
+# admin token must outlive the run.
 MYRIAD_CMD=(serve --listen "127.0.0.1:$MYRIAD_PORT" --threads "$THREADS" --access-log off
   --log-level warn --database-url "$DB_URL" --db-pool-size "$POOL" --redis-url "$REDIS_URL"
-  --cache on --rate-limit off --max-connections-per-ip 0 "${extra_args[@]}")
+  --cache on --rate-limit off --max-connections-per-ip 0 --access-token-ttl 24h
+  ${extra_args[@]+"${extra_args[@]}"})
 meta myriad_cmd "myriad ${MYRIAD_CMD[*]}"
 meta pool "$POOL"
 log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, cache on, Redis $REDIS_URL)"
 "$MYRIAD_BIN" "${MYRIAD_CMD[@]}" >"$TMP/myriad.log" 2>&1 &
 MYRIAD_PID=$!
 wait_ready Myriad "$MYRIAD_PID" "$MYRIAD_PORT" "$TMP/myriad.log"
+bench_admin_token "$MYRIAD_PORT" "$DB_URL"
 expect_200 "/api/users/$HOT"
 expect_200 /api/users/1   # leaves the body in $TMP/check.body
 
@@ -158,7 +167,8 @@ expect_200 /api/users/1   # leaves the body in $TMP/check.body
 response_line() {  # name port
   local out status ctype hbytes bbytes
   out=$(curl -sS --max-time 5 -o /dev/null -w '%{http_code}|%{content_type}|%{size_header}|%{size_download}' \
-    "http://127.0.0.1:$2/api/users/1") || die "$1: GET /api/users/1 failed"
+    -H "Authorization: Bearer $MYRIAD_BENCH_TOKEN" "http://127.0.0.1:$2/api/users/1") \
+    || die "$1: GET /api/users/1 failed"
   IFS='|' read -r status ctype hbytes bbytes <<<"$out"
   [[ $status == 200 ]] || die "$1: GET /api/users/1 answered $status"
   echo "200 $ctype, $hbytes header bytes + $bbytes body bytes"
@@ -206,22 +216,34 @@ metric_value() {  # exact series text, e.g. 'myriad_redis_connections{state="up"
 # ---------------------------------------------------------------- cache fill
 # Walks ids 1..HOT in order (tools/hot_user.lua) until Redis holds every one of them; the
 # in-process layer's entries may be cut short whenever its invalidation feed drops, so it is
-# not the criterion.
+# not the criterion. Only the keys of ids 1..HOT count: the bench admin's own record
+# (id > USERS, cached when its token is resolved) is in Redis too.
+hot_keys() {
+  redis_cli --raw --scan --pattern '*user:v*:*' 2>/dev/null \
+    | awk -F: -v hot="$HOT" '$NF ~ /^[0-9]+$/ && $NF + 0 >= 1 && $NF + 0 <= hot { n++ } END { print n + 0 }'
+}
 fill_cache() {  # label
-  local round keys=0 local_n
+  local round keys=0 local_n bad
   for ((round = 1; round <= FILL_ROUNDS; round++)); do
     log "cache fill ($1) round $round: ids 1..$HOT in order, ${fill_secs}s at $FILL_CONNS connections"
     run_wrk_bounded "$RESULTS_DIR/fill-$1-$round.txt" "${fill_secs}s" -t"$WRK_THREADS" -c"$FILL_CONNS" \
       --timeout 10s -s "$BENCH/tools/hot_user.lua" "http://127.0.0.1:$MYRIAD_PORT" -- "$HOT" "$WRK_THREADS" \
       || warn "cache fill wrk exited with an error"
     kill -0 "$MYRIAD_PID" 2>/dev/null || die "Myriad died during the cache fill"
-    keys=$(redis_cli --raw dbsize 2>/dev/null || true)
+    # A fill of error answers (401/403: the token was refused) caches nothing: stop here.
+    bad=$(sed -n 's/^non-2xx (lua): \([0-9]*\)$/\1/p' "$RESULTS_DIR/fill-$1-$round.txt")
+    if [[ -n $bad && $bad != 0 ]]; then
+      meta http_error "cache fill ($1): $bad non-2xx answers ($(sed -n 's/^statuses (lua): //p' "$RESULTS_DIR/fill-$1-$round.txt"))"
+      report || true
+      die "cache fill ($1): $bad non-2xx answers: see $RESULTS_DIR/fill-$1-$round.txt"
+    fi
+    keys=$(hot_keys || true)
     [[ $keys =~ ^[0-9]+$ ]] || keys=0
     (( keys >= HOT )) && break
   done
   local_n=$(metric_value myriad_cache_local_entries)
-  log "cache fill ($1): Redis holds $keys keys, the in-process layer $local_n entries after $round round(s)"
-  meta "fill_$1" "$round round(s) of ${fill_secs}s; Redis keys $keys, in-process entries $local_n (hot set $HOT)"
+  log "cache fill ($1): Redis holds $keys keys of ids 1..$HOT, the in-process layer $local_n entries after $round round(s)"
+  meta "fill_$1" "$round round(s) of ${fill_secs}s; Redis keys of the hot set $keys, in-process entries $local_n (hot set $HOT)"
   (( keys >= HOT )) || warn "Redis holds $keys keys after the fill, fewer than HOT=$HOT"
 }
 

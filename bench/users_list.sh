@@ -4,6 +4,10 @@
 # PostgreSQL; plus EXPLAIN (ANALYZE, BUFFERS) of the two SQL shapes behind them and the
 # number of rows each search term matches. See bench/README.md.
 #
+# Listing and searching users needs an administrator: every request (wrk, the cursor walk,
+# the checks) carries an admin's access token (lib.sh bench_admin_token). Myriad runs with
+# --access-token-ttl 24h and --rate-limit off.
+#
 # Environment (all optional):
 #   USERS=1000000     rows seeded (ids 1..USERS)
 #   DEPTH=500000      rows to page through (limit=100) before taking the cursor; capped to
@@ -18,7 +22,8 @@
 #   MYRIAD_BIN=build/release/myriad
 #   RESULTS_DIR=bench/results/users-list-<timestamp>
 #
-# Targets: p99 <= 10 ms (deep list page) and <= 30 ms (search); 0 socket errors, 0 non-2xx.
+# Targets: p99 <= 10 ms (deep list page) and <= 30 ms (search); 0 socket errors, 0 non-2xx
+# (a 401/403 counts as an error).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,7 +60,7 @@ fi
 users_init
 raise_limits "$CONNS"
 users_meta_header "GET /api/users list at a deep cursor and search" \
-  "wrk -t$WRK_THREADS -c$CONNS --latency --timeout 10s -d$DURATION, warm-up $WARMUP per run"
+  "wrk -t$WRK_THREADS -c$CONNS --latency --timeout 10s -d$DURATION (Authorization: Bearer <admin token>), warm-up $WARMUP per run"
 
 users_db
 
@@ -100,7 +105,11 @@ SQL
 
 # ---------------------------------------------------------------- Myriad
 log "Myriad pool: --db-pool-size $POOL"
+# --access-token-ttl 24h: the admin token must outlive the run (the cursor walk included);
+# --rate-limit off: a capacity benchmark sends everything from one address as one account.
+MYRIAD_EXTRA=(--access-token-ttl 24h --rate-limit off)
 start_myriad_db
+bench_admin_token "$MYRIAD_PORT" "$DB_URL"
 expect_200 "/api/users?limit=20"
 expect_200 "/api/users?limit=20&q=smith"
 log "walking $DEPTH rows with limit=100 to get a deep cursor"

@@ -3,6 +3,11 @@
 # primary-key point select, on the same private, seeded database, in the same run. Then
 # wrk -t2 --latency at each level of LEVELS connections. See bench/README.md.
 #
+# The users API needs authentication: every request carries an administrator's access token
+# (lib.sh bench_admin_token: `myriad admin create`, then POST /api/auth/login), so Myriad
+# also resolves the caller on each request. Myriad runs with --access-token-ttl 24h and
+# --rate-limit off (all traffic comes from one address and one account).
+#
 # Environment (all optional):
 #   USERS=1000000        rows seeded (ids 1..USERS)
 #   DURATION=15s         measured run: pgbench -T and each wrk run
@@ -17,7 +22,7 @@
 #   RESULTS_DIR=bench/results/users-read-<timestamp>
 #
 # Targets: Myriad req/s >= 0.5x pgbench TPS at every level; p99 <= 150 ms at 10,000
-# connections; 0 socket errors and 0 non-2xx responses.
+# connections; 0 socket errors and 0 non-2xx responses (a 401/403 counts as an error).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,7 +55,7 @@ for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
 raise_limits "$max_level"
 
 users_meta_header "GET /api/users/{id}, random id in 1..USERS" \
-  "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua, warm-up $WARMUP per level"
+  "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua (Authorization: Bearer <admin token>), warm-up $WARMUP per level"
 
 users_db
 
@@ -74,7 +79,11 @@ sleep "$PAUSE"
 
 # ---------------------------------------------------------------- Myriad
 log "Myriad pool: --db-pool-size $POOL"
+# --access-token-ttl 24h: the admin token must outlive the run; --rate-limit off: a capacity
+# benchmark sends everything from one address as one account.
+MYRIAD_EXTRA=(--access-token-ttl 24h --rate-limit off)
 start_myriad_db
+bench_admin_token "$MYRIAD_PORT" "$DB_URL"
 expect_200 /api/users/1
 expect_200 "/api/users/$USERS"
 for c in $LEVELS; do

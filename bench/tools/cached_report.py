@@ -16,7 +16,7 @@ import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ next to the helpers it imports
 from metrics_sampler import parse_metrics, summarize  # noqa: E402
-from users_report import finish, load, sock_errs, sock_text  # noqa: E402
+from users_report import auth_check, finish, load, sock_errs, sock_text  # noqa: E402
 
 RPS_RATIO_TARGET = 0.7
 P99_RATIO_TARGET = 2.0
@@ -154,6 +154,7 @@ def report_levels(runs: list, snaps: dict, out: list, checks: list) -> None:
             checks.append((f"{c} conns: nginx ceiling", False, "not measured"))
         checks.append((f"{c} conns: 0 errors (socket + non-2xx)", errors(r) == 0,
                        f"{sock_errs(r)} socket, {r['non2xx']} non-2xx"))
+        auth_check(f"{c} conns, Myriad", r, checks)
 
 
 def load_samples(path: str) -> list:

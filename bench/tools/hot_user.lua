@@ -2,7 +2,8 @@
 -- (thread k of T asks k, k+T, k+2T, ... and wraps), so a run of HOT requests touches every
 -- id of the hot set once. bench/users_cached.sh fills the cache with it before measuring.
 --   wrk -tT ... -s bench/tools/hot_user.lua http://127.0.0.1:PORT -- HOT T
--- Counts non-2xx responses through tools/wrk_status.lua.
+-- Counts non-2xx responses through tools/wrk_status.lua, which also sends
+-- "Authorization: Bearer $MYRIAD_BENCH_TOKEN" when that variable is set (tools/auth.lua).
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "wrk_status.lua")
 

@@ -5,7 +5,9 @@
 -- "first.last.<id>@example.com". So at 1M users a last name hits ~1/64 of the rows, a
 -- fragment such as "son" or "mar" several names, a first.last pair ~1/4096, an id-based
 -- email fragment one row, and some terms ("anna", "son@") nothing at all.
--- Counts non-2xx responses through tools/wrk_status.lua.
+-- Counts non-2xx responses through tools/wrk_status.lua, which also sends
+-- "Authorization: Bearer $MYRIAD_BENCH_TOKEN" when that variable is set (tools/auth.lua;
+-- listing and searching users needs an administrator's token).
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(dir .. "wrk_status.lua")
 

@@ -48,6 +48,13 @@ def sock_text(run: dict) -> str:
             f"timeout {run['timeout']})")
 
 
+def auth_check(label: str, run: dict, checks: list) -> None:
+    """The users API needs a token: a run whose wrk script sent none (tools/auth.lua's
+    "authorization (lua):" line) measured 401s, whatever its numbers say."""
+    if run.get("auth"):
+        checks.append((f"{label}: sent the admin token", run["auth"] == "bearer", run["auth"]))
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -92,6 +99,7 @@ def report_read(meta: dict, runs: list, out: list, checks: list) -> None:
         checks.append((f"{r['conns']} conns: 0 socket errors", sock_errs(r) == 0,
                        str(sock_errs(r))))
         checks.append((f"{r['conns']} conns: 0 non-2xx", r["non2xx"] == 0, str(r["non2xx"])))
+        auth_check(f"{r['conns']} conns", r, checks)
     if not any(r["conns"] == READ_P99_LEVEL for r in runs):
         out.append(f"(the p99 target applies at {READ_P99_LEVEL} connections, "
                    "which this run did not include)")
@@ -118,6 +126,7 @@ def report_list(meta: dict, runs: list, results_dir: str, out: list, checks: lis
                            f"{r['p99_ms']:.2f} ms"))
         checks.append((f"{label}: 0 socket errors", sock_errs(r) == 0, str(sock_errs(r))))
         checks.append((f"{label}: 0 non-2xx", r["non2xx"] == 0, str(r["non2xx"])))
+        auth_check(label, r, checks)
     for name, title in (("term_counts.txt", "Search terms and their matching rows"),
                         ("explain.txt", "EXPLAIN (ANALYZE, BUFFERS)")):
         path = os.path.join(results_dir, name)

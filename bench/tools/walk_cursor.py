@@ -6,12 +6,16 @@ Cursors are opaque and MAC-protected, so the only way to a deep position is to f
 next_cursor from the first page: about N / 100 requests over one keep-alive connection
 (http.client). Prints, on stdout, one line: cursor<TAB>rows walked<TAB>last id<TAB>requests
 <TAB>seconds. Exits 1 with a message on a non-200 answer, a malformed body, ids that do not
-increase, or a list that ends before N rows. Standard library only.
+increase, or a list that ends before N rows. Listing users needs an administrator: every
+request sends "Authorization: Bearer <token>" with the token of --token, else of the
+environment variable MYRIAD_BENCH_TOKEN (bench/lib.sh bench_admin_token exports it).
+Standard library only.
 """
 
 import argparse
 import http.client
 import json
+import os
 import socket
 import sys
 import time
@@ -24,7 +28,10 @@ def main() -> int:
     ap.add_argument("--depth", type=int, required=True)
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--timeout", type=float, default=300.0, help="for the whole walk, s")
+    ap.add_argument("--token", default=os.environ.get("MYRIAD_BENCH_TOKEN", ""),
+                    help="access token (default: $MYRIAD_BENCH_TOKEN)")
     a = ap.parse_args()
+    headers = {"Authorization": "Bearer " + a.token} if a.token else {}
     conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
     conn.connect()
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -37,7 +44,7 @@ def main() -> int:
         path = f"/api/users?limit={limit}"
         if cursor is not None:
             path += "&cursor=" + urllib.parse.quote(cursor, safe="")
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
         body = resp.read()
         requests += 1

@@ -8,7 +8,8 @@ Missing "Socket errors" / "Non-2xx or 3xx responses" lines mean 0. A missing
 Requests/sec or latency line is an error (exit 1), so a crashed wrk never looks like 0 req/s.
 When the wrk script was tools/wrk_status.lua (or loads it), its "non-2xx (lua): N" line
 counts every status outside 200..299 (wrk's own line leaves out 3xx); non2xx is then the
-larger of the two, and "statuses (lua): 200=n 404=m" fills "statuses".
+larger of the two, "statuses (lua): 200=n 404=m" fills "statuses", and
+"authorization (lua): bearer|none" (tools/auth.lua) fills "auth" (absent: "").
 Standard library only.
 """
 
@@ -54,6 +55,8 @@ def parse(text: str) -> dict:
     if m:
         for status, n in re.findall(r"(\d+)=(\d+)", m.group(1)):
             out["statuses"][status] = int(n)
+    m = re.search(r"^authorization \(lua\):\s+(\S+)", text, re.M)
+    out["auth"] = m.group(1) if m else ""
     m = re.search(r"^\s+(\d+) requests in", text, re.M)
     if m:
         out["requests"] = int(m.group(1))

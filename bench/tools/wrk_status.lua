@@ -1,9 +1,13 @@
 -- wrk helper: counts responses by HTTP status in every thread and prints, in done(),
 --   non-2xx (lua): N
 --   statuses (lua): 200=123 404=5
+--   authorization (lua): bearer|none
 -- which tools/wrk_parse.py reads. wrk counts only >= 400 as "Non-2xx or 3xx"; this counts
 -- every status outside 200..299. Use it as the wrk script itself (fixed URL), or load it
 -- from another script with dofile() before defining request().
+-- It also loads tools/auth.lua: with MYRIAD_BENCH_TOKEN set in the environment, every
+-- request carries "Authorization: Bearer $MYRIAD_BENCH_TOKEN".
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "auth.lua")
 local threads = {}
 local next_id = 0
 
@@ -39,6 +43,7 @@ function done(summary, latency, requests)
   end
   io.write(string.format("non-2xx (lua): %d\n", non2xx))
   io.write(string.format("statuses (lua): %s\n", table.concat(parts, " ")))
+  io.write(string.format("authorization (lua): %s\n", bench_auth or "none"))
 end
 
 -- Seeds each thread's generator differently (wrk starts all threads in the same second).

@@ -22,20 +22,17 @@ using users::User;
   "id, email, name, role, status, "                                                             \
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, " \
   "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated_at, " \
-  "version"
+  "version, email_verified_at IS NOT NULL AS email_verified"
 #define MYRIAD_ACCOUNTS_RFC3339(column) \
   "to_char(" column " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 // Parameters travel as text and text cannot hold the NUL bytes a raw SHA-256 may contain,
 // so every token hash goes as hex and the server decodes it.
-const db::Statement kFindByEmail{
-    "accounts_find_by_email",
-    "SELECT " MYRIAD_ACCOUNTS_USER_COLUMNS
-    ", password_hash, email_verified_at IS NOT NULL FROM users WHERE email = $1"};
-const db::Statement kFindById{
-    "accounts_find_by_id",
-    "SELECT " MYRIAD_ACCOUNTS_USER_COLUMNS
-    ", password_hash, email_verified_at IS NOT NULL FROM users WHERE id = $1"};
+const db::Statement kFindByEmail{"accounts_find_by_email",
+                                 "SELECT " MYRIAD_ACCOUNTS_USER_COLUMNS
+                                 ", password_hash FROM users WHERE email = $1"};
+const db::Statement kFindById{"accounts_find_by_id", "SELECT " MYRIAD_ACCOUNTS_USER_COLUMNS
+                                                     ", password_hash FROM users WHERE id = $1"};
 const db::Statement kGetUser{"accounts_get_user",
                              "SELECT " MYRIAD_ACCOUNTS_USER_COLUMNS " FROM users WHERE id = $1"};
 const db::Statement kInsertUser{
@@ -273,6 +270,7 @@ User ReadUserColumns(RowReader& reader) {
   user.created_at = reader.Text(5);
   user.updated_at = reader.Text(6);
   user.version = static_cast<std::int32_t>(reader.Number(7));
+  user.email_verified = reader.Flag(8);
   return user;
 }
 
@@ -295,8 +293,7 @@ StoreResult<Credentials> ReadCredentials(const db::PgResult& result) {
   RowReader reader(result, 0);
   Credentials credentials;
   credentials.user = ReadUserColumns(reader);
-  credentials.password_hash = reader.Text(8);
-  credentials.email_verified = reader.Flag(9);
+  credentials.password_hash = reader.Text(9);
   if (reader.error()) {
     return Fail(std::move(*reader.error()));
   }

@@ -21,7 +21,6 @@ using users::StoreResult;
 struct Credentials {
   users::User user;
   std::string password_hash;  // a PHC string, or "!" (cannot log in)
-  bool email_verified = false;
 };
 
 /// An e-mail to send, written to the outbox in the transaction that caused it (a later

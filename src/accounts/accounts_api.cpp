@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "accounts/access.hpp"
 #include "accounts/account_store.hpp"
 #include "accounts/login_guard.hpp"
 #include "api/db_problem.hpp"
@@ -19,7 +20,6 @@
 #include "auth/password.hpp"
 #include "db/pg_pool.hpp"
 #include "http/problem.hpp"
-#include "ratelimit/rate_limiter.hpp"
 #include "users/user_cache.hpp"
 #include "users/user_input.hpp"
 #include "users/user_store.hpp"
@@ -51,14 +51,9 @@ Response Problem(const Request& request, http::Error error) {
   return std::move(Secure(response));
 }
 
-// RFC 6750 3: a 401 names the scheme, and why when a token was presented.
 Response Unauthorized(const Request& request, std::string detail, bool bad_token) {
-  Response response = Problem(request, {ErrorCode::kUnauthorized, std::move(detail)});
-  // Replaces ProblemResponse's plain "Bearer" with the realm and the reason.
-  std::erase_if(response.headers, [](const auto& h) { return h.first == "WWW-Authenticate"; });
-  response.Header("WWW-Authenticate", bad_token ? R"(Bearer realm="myriad", error="invalid_token")"
-                                                : R"(Bearer realm="myriad")");
-  return response;
+  Response response = accounts::Unauthorized(request, std::move(detail), bad_token);
+  return std::move(Secure(response));
 }
 
 Response Busy(const Request& request) {
@@ -83,16 +78,8 @@ std::string Quote(std::string_view text) {
   return boost::json::serialize(boost::json::string(text));
 }
 
-// The user as GET /api/users/{id} shows it, plus whether the address is verified.
-std::string AccountJson(const users::User& user, bool email_verified) {
-  std::string json = users::ToJson(user);
-  json.pop_back();  // the closing brace
-  json += email_verified ? R"(,"email_verified":true})" : R"(,"email_verified":false})";
-  return json;
-}
-
-Response AccountResponse(int status, const users::User& user, bool email_verified) {
-  Response response = Json(status, AccountJson(user, email_verified));
+Response AccountResponse(int status, const users::User& user) {
+  Response response = Json(status, users::ToJson(user));
   response.Header("ETag", users::MakeETag(user.version));
   return response;
 }
@@ -205,16 +192,6 @@ struct Context {
                        R"(,"refresh_token":")" + refresh + R"("})";
     return Json(200, std::move(body));
   }
-  // The caller's identity, or the 401 to answer.
-  core::Result<auth::Principal, Response> Caller(const Request& request) const {
-    auto principal =
-        authn.Authenticate(request.worker(), request.Header("Authorization"), auth::UnixNow());
-    if (principal) return std::move(*principal);
-    const bool presented = principal.error().failure != auth::AuthFailure::kMissing;
-    return core::Unexpected<Response>{Unauthorized(
-        request, presented ? "The access token is not valid." : "Log in and send the access token.",
-        presented)};
-  }
 };
 
 asio::awaitable<Response> RegisterAccount(const Context& c, const Request& request) {
@@ -252,7 +229,7 @@ asio::awaitable<Response> RegisterAccount(const Context& c, const Request& reque
       std::move(message), c.Audit(request, "user.registered", 0, 0), c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
   co_await c.Invalidate(request, user->id);  // a "no such user" may be cached for this id
-  Response response = AccountResponse(201, *user, false);
+  Response response = AccountResponse(201, *user);
   response.Header("Location", "/api/users/" + std::to_string(user->id));
   co_return response;
 }
@@ -386,13 +363,10 @@ asio::awaitable<Response> Logout(const Context& c, const Request& request) {
   co_return NoContent();
 }
 
-// The caller's own row, or the answer: a token of a user who is gone or disabled no longer
-// works.
+// The caller's own row with the password hash, straight from the database.
 asio::awaitable<core::Result<Credentials, Response>> Me(const Context& c, const Request& request,
-                                                        AccountStore& store) {
-  auto caller = c.Caller(request);
-  if (!caller) co_return core::Unexpected<Response>{std::move(caller).error()};
-  auto account = co_await store.FindById(caller->user_id, c.Deadline(request));
+                                                        AccountStore& store, const Caller& caller) {
+  auto account = co_await store.FindById(caller.id, c.Deadline(request));
   if (!account) {
     if (account.error().failure == StoreFailure::kNotFound) {
       co_return core::Unexpected<Response>{
@@ -400,24 +374,27 @@ asio::awaitable<core::Result<Credentials, Response>> Me(const Context& c, const 
     }
     co_return core::Unexpected<Response>{StoreProblem(request, account.error())};
   }
-  if (account->user.status != users::Status::kActive) {
-    co_return core::Unexpected<Response>{Unauthorized(request, "This account is disabled.", true)};
-  }
   co_return std::move(*account);
 }
 
-asio::awaitable<Response> GetMe(const Context& c, const Request& request) {
-  auto store = c.Store(request);
-  auto me = co_await Me(c, request, store);
-  if (!me) co_return std::move(me).error();
-  co_return AccountResponse(200, me->user, me->email_verified);
+// Access control read the caller's record through the user cache: that is the answer.
+asio::awaitable<Response> GetMe(const Context& /*c*/, const Request& request,
+                                const Caller& caller) {
+  const users::CachedUser& me = *caller.record;
+  if (request.Header("If-None-Match") == me.etag) {
+    Response not_modified;
+    not_modified.status = 304;
+    not_modified.Header("ETag", me.etag);
+    co_return std::move(Secure(not_modified));
+  }
+  Response response = Json(200, me.json);
+  response.Header("ETag", me.etag);
+  co_return response;
 }
 
-asio::awaitable<Response> PatchMe(const Context& c, const Request& request) {
+asio::awaitable<Response> PatchMe(const Context& c, const Request& request, const Caller& caller) {
   if (auto refused = RefuseBody(request)) co_return std::move(*refused);
   auto store = c.Store(request);
-  auto me = co_await Me(c, request, store);
-  if (!me) co_return std::move(me).error();
   auto fields = users::ParseStringFields(request.body(), {"name", "email"}, {});
   if (!fields) co_return Problem(request, std::move(fields).error());
   if (fields->empty()) {
@@ -440,10 +417,9 @@ asio::awaitable<Response> PatchMe(const Context& c, const Request& request) {
     }
     name = std::move(*checked);
   }
-  const std::int64_t id = me->user.id;
-  users::User user = me->user;
-  bool verified = me->email_verified;
-  if (email && *email != me->user.email) {
+  const std::int64_t id = caller.id;
+  users::User user = caller.record->user;
+  if (email && *email != user.email) {
     const std::string token = auth::NewOpaqueToken();
     OutboxMessage message{
         "verify_email", *email, "Verify your new email address",
@@ -453,25 +429,31 @@ asio::awaitable<Response> PatchMe(const Context& c, const Request& request) {
         c.Audit(request, "email.changed", id, id), c.Deadline(request));
     if (!changed) co_return StoreProblem(request, changed.error());
     user = std::move(*changed);
-    verified = false;
   }
   if (name && *name != user.name) {
     users::UpdateUserInput input;
     input.name = std::move(name);
     users::UserStore users_store(*c.pools.at(request.worker()));
-    auto updated =
-        co_await users_store.Update(id, input, std::nullopt, std::nullopt, c.Deadline(request));
+    users::AuditNote audit;
+    audit.actor_id = id;
+    audit.action = "user.updated";
+    audit.ip = c.Client(request);
+    audit.request_id = std::string(request.request_id());
+    audit.detail = R"({"fields":["name"]})";
+    auto updated = co_await users_store.Update(id, input, std::nullopt, std::nullopt, audit,
+                                               c.Deadline(request));
     if (!updated) co_return StoreProblem(request, updated.error());
     user = std::move(*updated);
   }
   co_await c.Invalidate(request, id);
-  co_return AccountResponse(200, user, verified);
+  co_return AccountResponse(200, user);
 }
 
-asio::awaitable<Response> ChangeMyPassword(const Context& c, const Request& request) {
+asio::awaitable<Response> ChangeMyPassword(const Context& c, const Request& request,
+                                           const Caller& caller) {
   if (auto refused = RefuseBody(request)) co_return std::move(*refused);
   auto store = c.Store(request);
-  auto me = co_await Me(c, request, store);
+  auto me = co_await Me(c, request, store, caller);
   if (!me) co_return std::move(me).error();
   auto fields = users::ParseStringFields(request.body(), {"current_password", "new_password"},
                                          {"current_password", "new_password"});
@@ -533,7 +515,7 @@ asio::awaitable<Response> VerifyEmail(const Context& c, const Request& request) 
     co_return StoreProblem(request, user.error());
   }
   co_await c.Invalidate(request, user->id);
-  co_return AccountResponse(200, *user, true);
+  co_return AccountResponse(200, *user);
 }
 
 asio::awaitable<Response> ForgotPassword(const Context& c, const Request& request) {
@@ -631,14 +613,9 @@ std::string AuditJson(const AuditRecord& r) {
          Quote(r.request_id) + R"(,"detail":)" + (r.detail.empty() ? "{}" : r.detail) + "}";
 }
 
-asio::awaitable<Response> ListAudit(const Context& c, const Request& request) {
+asio::awaitable<Response> ListAudit(const Context& c, const Request& request,
+                                    const Caller& /*admin*/) {
   auto store = c.Store(request);
-  auto me = co_await Me(c, request, store);
-  if (!me) co_return std::move(me).error();
-  if (me->user.role != users::Role::kAdmin) {
-    co_return Problem(request,
-                      {ErrorCode::kForbidden, "Only administrators may read the audit log."});
-  }
   auto query = ParseAuditQuery(request.query());
   if (!query) co_return Problem(request, std::move(query).error());
   auto rows = co_await store.ListAudit(query->first, query->second + 1, c.Deadline(request));
@@ -660,43 +637,47 @@ asio::awaitable<Response> ListAudit(const Context& c, const Request& request) {
 
 AccountsApi::AccountsApi(const std::vector<db::PgPool*>& pools, auth::PasswordHasher& hasher,
                          auth::Authenticator& authenticator, LoginGuard& guard, Options options,
-                         users::UserCache* cache, ratelimit::RateLimiter* limiter)
+                         users::UserCache* cache, const AccessControl& access)
     : pools_(pools),
       hasher_(hasher),
       authenticator_(authenticator),
       guard_(guard),
       options_(std::move(options)),
       cache_(cache),
-      limiter_(limiter) {}
+      access_(access) {}
 
 void AccountsApi::Register(http::Routes& routes) const {
   auto context =
       std::make_shared<Context>(Context{pools_, hasher_, authenticator_, guard_, options_, cache_});
-  auto* limiter = limiter_;
-  auto add = [&routes, limiter, context](
-                 http::Method method, std::string_view pattern, const std::string& group,
-                 asio::awaitable<Response> (*handler)(const Context&, const Request&)) {
-    http::AsyncHandler bound = [context, handler](const Request& r) {
-      return handler(*context, r);
-    };
-    if (limiter != nullptr) bound = limiter->Wrap(group, std::move(bound));
-    routes.AddAsync(method, pattern, std::move(bound));
+  using Public = asio::awaitable<Response> (*)(const Context&, const Request&);
+  using Guarded = asio::awaitable<Response> (*)(const Context&, const Request&, const Caller&);
+  const auto open = [this, &routes, &context](http::Method method, std::string_view pattern,
+                                              const std::string& group, Public handler) {
+    access_.AddPublic(routes, method, pattern, group,
+                      [context, handler](const Request& r) { return handler(*context, r); });
+  };
+  const auto guarded = [this, &routes, &context](http::Method method, std::string_view pattern,
+                                                 const std::string& group, Guarded handler) {
+    access_.Add(routes, method, pattern, group,
+                [context, handler](const Request& r, const Caller& caller) {
+                  return handler(*context, r, caller);
+                });
   };
   using http::Method;
-  add(Method::kPost, "/api/auth/register", "auth", RegisterAccount);
-  add(Method::kPost, "/api/auth/login", "auth-login", Login);
-  add(Method::kPost, "/api/auth/refresh", "auth", Refresh);
-  add(Method::kPost, "/api/auth/logout", "auth", Logout);
-  add(Method::kPost, "/api/auth/verify-email", "auth", VerifyEmail);
-  add(Method::kPost, "/api/auth/forgot-password", "auth", ForgotPassword);
-  add(Method::kPost, "/api/auth/reset-password", "auth", ResetPassword);
-  add(Method::kGet, "/api/users/me", "users-read", GetMe);
-  add(Method::kPatch, "/api/users/me", "users-write", PatchMe);
-  add(Method::kPost, "/api/users/me/password", "auth", ChangeMyPassword);
-  add(Method::kGet, "/api/admin/audit", "users-read", ListAudit);
+  open(Method::kPost, "/api/auth/register", "auth", RegisterAccount);
+  open(Method::kPost, "/api/auth/login", "auth-login", Login);
+  open(Method::kPost, "/api/auth/refresh", "auth", Refresh);
+  open(Method::kPost, "/api/auth/logout", "auth", Logout);
+  open(Method::kPost, "/api/auth/verify-email", "auth", VerifyEmail);
+  open(Method::kPost, "/api/auth/forgot-password", "auth", ForgotPassword);
+  open(Method::kPost, "/api/auth/reset-password", "auth", ResetPassword);
+  guarded(Method::kGet, "/api/users/me", "users-read", GetMe);
+  guarded(Method::kPatch, "/api/users/me", "users-write", PatchMe);
+  guarded(Method::kPost, "/api/users/me/password", "auth", ChangeMyPassword);
+  guarded(Method::kGet, "/api/admin/audit", "users-read", ListAudit);
   // The public keys change only with a restart: rendered once.
   auto jwks = std::make_shared<const std::string>(auth::RenderJwks(authenticator_.keys()));
-  routes.Add(Method::kGet, "/.well-known/jwks.json", [jwks](const Request&) {
+  access_.AddPublic(routes, Method::kGet, "/.well-known/jwks.json", [jwks](const Request&) {
     Response response = http::JsonResponse(200, *jwks);
     response.Header("Cache-Control", "public, max-age=300");
     return response;

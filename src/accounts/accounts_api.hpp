@@ -13,15 +13,13 @@ namespace myriad::auth {
 class Authenticator;
 class PasswordHasher;
 }  // namespace myriad::auth
-namespace myriad::ratelimit {
-class RateLimiter;
-}
 namespace myriad::users {
 class UserCache;
 }
 
 namespace myriad::accounts {
 
+class AccessControl;
 class LoginGuard;
 
 /// Registration, login, tokens and the caller's own account:
@@ -54,10 +52,11 @@ class AccountsApi {
     net::TrustedProxies trusted_proxies;
   };
 
-  /// Everything referenced must outlive the routes; `cache` and `limiter` may be null.
+  /// Everything referenced must outlive the routes; `cache` may be null. Authentication,
+  /// authorization and rate limits come from `access` (accounts/access.hpp).
   AccountsApi(const std::vector<db::PgPool*>& pools, auth::PasswordHasher& hasher,
               auth::Authenticator& authenticator, LoginGuard& guard, Options options,
-              users::UserCache* cache, ratelimit::RateLimiter* limiter);
+              users::UserCache* cache, const AccessControl& access);
 
   void Register(http::Routes& routes) const;
 
@@ -68,7 +67,7 @@ class AccountsApi {
   LoginGuard& guard_;
   Options options_;
   users::UserCache* cache_;
-  ratelimit::RateLimiter* limiter_;
+  const AccessControl& access_;
 };
 
 }  // namespace myriad::accounts

@@ -19,7 +19,6 @@
 #include <string>
 #include <utility>
 
-#include "accounts/account_store.hpp"
 #include "app/run_loop.hpp"
 #include "auth/password.hpp"
 #include "db/pg_pool.hpp"
@@ -170,7 +169,11 @@ asio::awaitable<CreateResult> CreateAdmin(db::PgPool& pool, const AdminInput& in
   create.email = input.email;
   create.name = input.name;
   create.role = users::Role::kAdmin;
-  auto user = co_await users::UserStore(pool).Create(create, std::move(password_hash), deadline);
+  users::AuditNote audit;
+  audit.action = std::string(kAuditAction);  // written with the row, in one statement
+  audit.detail = R"({"via":"myriad admin create"})";
+  auto user =
+      co_await users::UserStore(pool).Create(create, std::move(password_hash), audit, deadline);
   if (!user) {
     if (user.error().failure == users::StoreFailure::kDuplicateEmail) {
       co_return core::Unexpected<std::string>{"a user with that email already exists"};
@@ -178,17 +181,6 @@ asio::awaitable<CreateResult> CreateAdmin(db::PgPool& pool, const AdminInput& in
     co_return core::Unexpected<std::string>{"cannot create the user: " + user.error().db.message};
   }
 
-  // UserStore::Create commits on its own, so a failure here leaves an admin without its
-  // audit row: say so rather than pretend nothing happened.
-  accounts::AuditEvent event;
-  event.action = std::string(kAuditAction);
-  event.target_id = user->id;
-  auto audited = co_await accounts::AccountStore(pool).Audit(event, deadline);
-  if (!audited) {
-    co_return core::Unexpected<std::string>{
-        fmt::format("created admin {} <{}> but could not write its audit row: {}", user->id,
-                    user->email, audited.error().db.message)};
-  }
   co_return std::move(*user);
 }
 

@@ -18,11 +18,13 @@
 #include <optional>
 #include <thread>
 
+#include "accounts/access.hpp"
 #include "accounts/account_store.hpp"
 #include "accounts/accounts_api.hpp"
 #include "accounts/login_guard.hpp"
 #include "app/migrate_command.hpp"
 #include "auth/authenticator.hpp"
+#include "auth/hasher_metrics.hpp"
 #include "auth/password.hpp"
 #include "auth/signing_keys.hpp"
 #include "cache/cache_metrics.hpp"
@@ -58,6 +60,7 @@ http::ServerOptions ToServerOptions(const config::ServeSettings& s) {
   o.max_connections = s.max_connections;
   o.max_connections_per_ip = s.max_connections_per_ip;
   o.trusted_proxies = s.trusted_proxies;
+  o.cors_origins = s.cors_origins;
   o.max_concurrency = s.max_concurrency;
   o.max_header_bytes = s.max_header_bytes;
   o.max_body_bytes = s.max_body_bytes;
@@ -161,6 +164,19 @@ auth::HashCost ToHashCost(const config::AuthSettings& s) {
   return cost;
 }
 
+// Also registers the pool's metrics, which must exist before the hasher that writes them.
+auth::PasswordHasherOptions ToHasherOptions(const config::AuthSettings& s,
+                                            metrics::Registry& registry) {
+  auth::PasswordHasherOptions o;
+  o.threads = s.hash_threads;
+  o.queue = s.hash_queue;
+  o.queue_timeout = s.hash_queue_timeout;
+  o.cost = ToHashCost(s);
+  o.metrics = std::make_shared<auth::HasherMetrics>(s.hash_threads);
+  registry.Add(o.metrics->Collectable());
+  return o;
+}
+
 accounts::LockoutPolicy ToLockoutPolicy(const config::AuthSettings& s) {
   accounts::LockoutPolicy p;
   p.free_failures = s.login_free_failures;
@@ -182,6 +198,17 @@ auth::Authenticator::Options ToAuthenticatorOptions(const config::AuthSettings& 
 // The signing keys (a start-up error throws): the files given, or in development a key
 // made now, which dies with the process.
 auth::KeySet LoadKeys(const config::AuthSettings& s) {
+  if (s.production && s.insecure_anonymous_user != 0) {
+    throw std::runtime_error(
+        "--insecure-anonymous-user lets anybody act as a user without logging in: it is for "
+        "development benchmarks and refused with --environment production");
+  }
+  if (s.insecure_anonymous_user != 0) {
+    spdlog::warn(
+        "--insecure-anonymous-user {}: requests without credentials act as that user "
+        "(development benchmarks only)",
+        s.insecure_anonymous_user);
+  }
   std::vector<auth::SigningKey> keys;
   for (const auto& path : s.key_files) {
     auto key = auth::LoadKeyFile(path);
@@ -223,6 +250,14 @@ ratelimit::RateLimitOptions ToRateLimitOptions(const config::ServeSettings& s) {
   return o;
 }
 
+accounts::AccessControl::Options ToAccessOptions(const config::ServeSettings& s) {
+  accounts::AccessControl::Options o;
+  o.statement_timeout = s.pool.statement_timeout;
+  if (s.auth.insecure_anonymous_user != 0)
+    o.insecure_anonymous_user = s.auth.insecure_anonymous_user;
+  return o;
+}
+
 std::string HostForUrl(const std::string& host) {
   return host.find(':') != std::string::npos ? "[" + host + "]" : host;
 }
@@ -238,7 +273,7 @@ class Backends {
         threads_(threads),
         pools_(threads, nullptr),
         cursors_(settings.cursor_secret.empty() ? kDefaultCursorSecret : settings.cursor_secret),
-        hasher_(settings.auth.hash_threads, settings.auth.hash_queue, ToHashCost(settings.auth)),
+        hasher_(ToHasherOptions(settings.auth, registry)),
         authenticator_(LoadKeys(settings.auth), ToAuthenticatorOptions(settings.auth), threads),
         guard_(ToLockoutPolicy(settings.auth), settings.redis.key_prefix, threads),
         limiter_(ToRateLimitOptions(settings), threads, threads) {
@@ -252,8 +287,13 @@ class Backends {
   Backends& operator=(const Backends&) = delete;
 
   void RegisterRoutes(http::Routes& routes) {
-    users::UsersApi(pools_, cursors_, hasher_, {settings_.pool.statement_timeout}, cache_.get(),
-                    limiter_.enabled() ? &limiter_ : nullptr)
+    users::UsersApi::Options users;
+    users.statement_timeout = settings_.pool.statement_timeout;
+    users.trusted_proxies = settings_.trusted_proxies;
+    const accounts::AccessControl access(authenticator_, pools_, cache_.get(),
+                                         limiter_.enabled() ? &limiter_ : nullptr,
+                                         ToAccessOptions(settings_));
+    users::UsersApi(pools_, cursors_, hasher_, std::move(users), cache_.get(), access)
         .Register(routes);
     accounts::AccountsApi::Options accounts;
     accounts.statement_timeout = settings_.pool.statement_timeout;
@@ -261,7 +301,7 @@ class Backends {
         std::chrono::duration_cast<std::chrono::seconds>(settings_.auth.refresh_ttl);
     accounts.trusted_proxies = settings_.trusted_proxies;
     accounts::AccountsApi(pools_, hasher_, authenticator_, guard_, std::move(accounts),
-                          cache_.get(), limiter_.enabled() ? &limiter_ : nullptr)
+                          cache_.get(), access)
         .Register(routes);
   }
 

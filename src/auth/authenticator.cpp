@@ -61,6 +61,14 @@ std::string Authenticator::Issue(std::int64_t user_id, bool admin, std::int64_t 
   return auth::Issue(claims, keys_);
 }
 
+std::optional<Principal> Authenticator::Known(std::size_t worker, std::string_view authorization,
+                                              std::int64_t now) {
+  const auto token = BearerToken(authorization);
+  if (!token) return std::nullopt;
+  if (const auto* hit = caches_.at(worker)->Find(*token, now)) return ToPrincipal(*hit);
+  return std::nullopt;
+}
+
 core::Result<Principal, AuthError> Authenticator::Authenticate(std::size_t worker,
                                                                std::string_view authorization,
                                                                std::int64_t now) {

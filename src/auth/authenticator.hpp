@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,11 @@ class Authenticator {
   /// Checks an Authorization header value at `now`. Io thread `worker` only.
   core::Result<Principal, AuthError> Authenticate(std::size_t worker,
                                                   std::string_view authorization, std::int64_t now);
+
+  /// The principal of a token io thread `worker` has already verified (its cache alone:
+  /// never a signature check), else nullopt.
+  std::optional<Principal> Known(std::size_t worker, std::string_view authorization,
+                                 std::int64_t now);
 
   const KeySet& keys() const { return keys_; }
   const Options& options() const { return options_; }

@@ -12,12 +12,17 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cassert>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
+
+#include "auth/hasher_metrics.hpp"
 
 namespace myriad::auth {
 namespace asio = boost::asio;
@@ -180,32 +185,107 @@ const std::string& DummyHash(const HashCost& cost) {
 }
 
 struct PasswordHasher::Impl {
-  Impl(std::size_t thread_count, std::size_t queue_limit, HashCost c)
-      : threads(std::max<std::size_t>(thread_count, 1)),
+  using Clock = std::chrono::steady_clock;
+  using Op = HasherMetrics::Op;
+
+  explicit Impl(PasswordHasherOptions o)
+      : threads(std::max<std::size_t>(o.threads, 1)),
         pool(threads),
-        limit(queue_limit),
-        cost(c) {}
+        limit(o.queue),
+        queue_timeout(o.queue_timeout),
+        cost(o.cost),
+        metrics(std::move(o.metrics)) {}
 
   // Runs `work` on the pool when a place in the queue is free, else answers `busy` at
   // once. Holds `self`: the place is given back on the caller's executor, which may be
   // after the hasher is gone.
   template <class Work>
-  static asio::awaitable<std::invoke_result_t<Work&>> Submit(std::shared_ptr<Impl> self, Work work,
+  static asio::awaitable<std::invoke_result_t<Work&>> Submit(std::shared_ptr<Impl> self, Op op,
+                                                             Work work,
                                                              std::invoke_result_t<Work&> busy) {
     const auto slot = QueueSlot::Take(self->pending, self->limit);
-    if (!slot) co_return busy;
-    co_return co_await RunOn(self->pool, work);
+    if (!slot) {
+      if (self->metrics) self->metrics->Refused(op);
+      co_return busy;
+    }
+    if (self->metrics) self->metrics->Accepted();
+    auto job = [&impl = *self, op, &work, &busy, accepted = Clock::now()] {
+      return impl.Run(op, work, busy, accepted);
+    };
+    co_return co_await RunOn(self->pool, job);
+  }
+
+  // On a hashing thread. The deadline is checked here, when the job is picked up, rather
+  // than by a timer per job: a job this late is answered busy at once and costs nothing.
+  template <class Work, class JobResult>
+  JobResult Run(Op op, Work& work, const JobResult& busy, Clock::time_point accepted) {
+    const Clock::duration waited = Clock::now() - accepted;
+    const double waited_seconds = std::chrono::duration<double>(waited).count();
+    const std::size_t shard = ThisThreadsShard();
+    if (waited > queue_timeout) {
+      if (metrics) metrics->Expired(shard, op, waited_seconds);
+      return busy;
+    }
+    if (!metrics) return work();
+    metrics->Started(shard, waited_seconds);
+    try {
+      JobResult result = work();
+      metrics->Finished(shard, op,
+                        result.outcome == Outcome::kOk ? HasherMetrics::Outcome::kOk
+                                                       : HasherMetrics::Outcome::kError);
+      return result;
+    } catch (...) {
+      // DummyHash throws when libsodium cannot allocate; the caller gets the exception.
+      metrics->Finished(shard, op, HasherMetrics::Outcome::kError);
+      throw;
+    }
+  }
+
+  // Each pool thread's own metrics shard, numbered in the order the threads first run a
+  // job. A pool thread serves one hasher all its life, so a thread_local is enough.
+  std::size_t ThisThreadsShard() {
+    thread_local std::size_t shard = next_shard.fetch_add(1, std::memory_order_relaxed);
+    assert(shard < threads);
+    return shard;
   }
 
   std::size_t threads;
   asio::thread_pool pool;
   std::size_t limit;
+  std::chrono::milliseconds queue_timeout;
   HashCost cost;
+  std::shared_ptr<HasherMetrics> metrics;  // null: not reported
   std::atomic<std::size_t> pending{0};
+  std::atomic<std::size_t> next_shard{0};
 };
 
+namespace {
+
+PasswordHasherOptions Checked(PasswordHasherOptions options) {
+  if (options.queue_timeout <= std::chrono::milliseconds::zero()) {
+    throw std::invalid_argument("password hasher: the queue timeout must be greater than 0");
+  }
+  if (options.metrics && options.metrics->shards() < std::max<std::size_t>(options.threads, 1)) {
+    throw std::invalid_argument("password hasher: fewer metrics shards than hashing threads");
+  }
+  return options;
+}
+
+PasswordHasherOptions WithDefaults(std::size_t threads, std::size_t queue, HashCost cost) {
+  PasswordHasherOptions options;
+  options.threads = threads;
+  options.queue = queue;
+  options.cost = cost;
+  return options;
+}
+
+}  // namespace
+
+PasswordHasher::PasswordHasher(PasswordHasherOptions options)
+    : impl_(std::make_shared<Impl>(Checked(std::move(options)))) {}
+
 PasswordHasher::PasswordHasher(std::size_t threads, std::size_t queue, HashCost cost)
-    : impl_(std::make_shared<Impl>(threads, queue, cost)) {}
+    : PasswordHasher(WithDefaults(threads, queue, cost)) {}
 
 PasswordHasher::~PasswordHasher() { Stop(); }
 
@@ -223,7 +303,7 @@ asio::awaitable<PasswordHasher::Result> PasswordHasher::Hash(std::string_view pa
     if (!hash) return Result{Outcome::kFailed, {}};
     return Result{Outcome::kOk, std::move(*hash)};
   };
-  return Impl::Submit(impl_, std::move(work), Result{Outcome::kBusy, {}});
+  return Impl::Submit(impl_, Impl::Op::kHash, std::move(work), Result{Outcome::kBusy, {}});
 }
 
 asio::awaitable<PasswordHasher::VerifyResult> PasswordHasher::Verify(std::string phc,
@@ -236,7 +316,8 @@ asio::awaitable<PasswordHasher::VerifyResult> PasswordHasher::Verify(std::string
     return result;
   };
   Wipe(password);
-  return Impl::Submit(impl_, std::move(work), VerifyResult{.outcome = Outcome::kBusy});
+  return Impl::Submit(impl_, Impl::Op::kVerify, std::move(work),
+                      VerifyResult{.outcome = Outcome::kBusy});
 }
 
 // Not a coroutine, for the same reason as Verify.
@@ -246,7 +327,8 @@ asio::awaitable<PasswordHasher::VerifyResult> PasswordHasher::VerifyDummy(std::s
                         .check = VerifyPassword(DummyHash(cost), *password)};
   };
   Wipe(password);
-  return Impl::Submit(impl_, std::move(work), VerifyResult{.outcome = Outcome::kBusy});
+  return Impl::Submit(impl_, Impl::Op::kVerifyDummy, std::move(work),
+                      VerifyResult{.outcome = Outcome::kBusy});
 }
 
 }  // namespace myriad::auth

@@ -2,6 +2,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -48,18 +49,42 @@ bool NeedsRehash(std::string_view phc, const HashCost& cost);
 /// fatal).
 const std::string& DummyHash(const HashCost& cost);
 
+class HasherMetrics;
+
+/// How a PasswordHasher runs.
+struct PasswordHasherOptions {
+  /// Hashing threads; 0 means 1.
+  std::size_t threads = 1;
+  /// Jobs accepted and unfinished at a time; beyond it kBusy at once.
+  std::size_t queue = 64;
+  /// A job that has waited longer than this for a hashing thread is not run: kBusy. Must be
+  /// greater than 0.
+  std::chrono::milliseconds queue_timeout{2'000};
+  HashCost cost;
+  /// Where the pool reports (optional): needs a shard per hashing thread.
+  std::shared_ptr<HasherMetrics> metrics;
+};
+
 /// Hashes and verifies on its own threads so io threads never block on Argon2id. At most
 /// `queue` hashes and verifications are accepted and unfinished at a time; beyond that
 /// Hash() and Verify() answer kBusy at once (the caller answers 503), so a burst of
 /// sign-ups or logins cannot queue unbounded work. A slot is held until the result is back
-/// on the caller's executor.
+/// on the caller's executor. A job still waiting for a thread after `queue_timeout` is
+/// answered kBusy without being run, so a client hears 503 soon rather than timing out
+/// while the hashing threads get no CPU.
 class PasswordHasher {
  public:
+  /// Throws std::invalid_argument (start-up only) when `queue_timeout` is not positive or
+  /// `metrics` has fewer shards than there are threads.
+  explicit PasswordHasher(PasswordHasherOptions options);
+  /// The default queue timeout and no metrics.
   PasswordHasher(std::size_t threads, std::size_t queue, HashCost cost = {});
   ~PasswordHasher();
   PasswordHasher(const PasswordHasher&) = delete;
   PasswordHasher& operator=(const PasswordHasher&) = delete;
 
+  /// kBusy: nothing was run, the queue was full or the job waited past `queue_timeout`
+  /// (the caller answers 503 + Retry-After). kFailed: libsodium failed (out of memory).
   enum class Outcome { kOk, kBusy, kFailed };
   struct Result {
     Outcome outcome = Outcome::kFailed;
@@ -70,8 +95,8 @@ class PasswordHasher {
   boost::asio::awaitable<Result> Hash(std::string_view password);
 
   struct VerifyResult {
-    /// kOk: `check` holds the answer. kBusy: the queue was full, nothing was checked.
-    /// Never kFailed.
+    /// kOk: `check` holds the answer. kBusy: the queue was full or the job waited past
+    /// the queue timeout; nothing was checked. Never kFailed.
     Outcome outcome = Outcome::kBusy;
     PasswordCheck check = PasswordCheck::kMismatch;
     /// On kMatch only: NeedsRehash(phc, cost()), so the caller stores a new hash.

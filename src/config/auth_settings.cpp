@@ -15,6 +15,8 @@ constexpr std::size_t kMaxHashQueue = 1'000'000;
 constexpr std::size_t kMinHashMemoryKib = 8;
 constexpr std::size_t kMaxHashMemoryKib = 4 * 1024 * 1024;
 constexpr std::size_t kMaxHashPasses = 64;
+// Past a minute a client has long given up; the queue timeout is there to answer sooner.
+constexpr std::chrono::milliseconds kMaxHashQueueTimeout{60'000};
 
 // Token lifetimes: at least a second (tokens carry whole seconds), at most a year.
 std::chrono::milliseconds ParseLifetime(const std::string& text) {
@@ -24,6 +26,15 @@ std::chrono::milliseconds ParseLifetime(const std::string& text) {
   if (value < kMin || value > kMax || value.count() % 1000 != 0) {
     throw std::invalid_argument("must be whole seconds from 1s to " + FormatDuration(kMax) +
                                 ", got " + Quoted(text));
+  }
+  return value;
+}
+
+std::chrono::milliseconds ParseHashQueueTimeout(const std::string& text) {
+  const auto value = ParseDuration(text);
+  if (value <= std::chrono::milliseconds::zero() || value > kMaxHashQueueTimeout) {
+    throw std::invalid_argument("must be greater than 0 and at most " +
+                                FormatDuration(kMaxHashQueueTimeout) + ", got " + Quoted(text));
   }
   return value;
 }
@@ -96,6 +107,9 @@ void AddAuthOptions(CLI::App& app, AuthSettings& settings) {
   AddSetting(app, "hash-queue", "N", std::to_string(s.hash_queue),
              "Password hashes that may wait; beyond it auth endpoints answer 503",
              [&s](const std::string& t) { s.hash_queue = ParseCount(t, 1, kMaxHashQueue); });
+  AddSetting(app, "hash-queue-timeout", "DURATION", FormatDuration(s.hash_queue_timeout),
+             "Longest a password hash may wait for a thread; past it auth endpoints answer 503",
+             [&s](const std::string& t) { s.hash_queue_timeout = ParseHashQueueTimeout(t); });
   AddSetting(app, "hash-memory", "KIB", std::to_string(s.hash_memory_kib),
              "Argon2id memory per hash in KiB (OWASP minimum 19456)", [&s](const std::string& t) {
                s.hash_memory_kib = ParseCount(t, kMinHashMemoryKib, kMaxHashMemoryKib);
@@ -113,6 +127,13 @@ void AddAuthOptions(CLI::App& app, AuthSettings& settings) {
   AddSetting(app, "login-lockout-max", "DURATION", FormatDuration(s.login_lockout_max),
              "Longest lockout (also how long failures are remembered)",
              [&s](const std::string& t) { s.login_lockout_max = ParseLifetime(t); });
+  AddSetting(app, "insecure-anonymous-user", "ID", std::to_string(s.insecure_anonymous_user),
+             "Development only, for benchmarks: requests without credentials act as this user "
+             "(0: off)",
+             [&s](const std::string& t) {
+               s.insecure_anonymous_user =
+                   static_cast<std::int64_t>(ParseCount(t, 0, static_cast<std::size_t>(INT64_MAX)));
+             });
 }
 
 }  // namespace myriad::config

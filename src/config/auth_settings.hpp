@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct AuthSettings {
   /// Argon2id threads and queued hashes beyond which auth answers 503; 0 threads = 1.
   std::size_t hash_threads = 1;
   std::size_t hash_queue = 64;
+  /// A hash still waiting for a thread after this is answered 503 without being run.
+  std::chrono::milliseconds hash_queue_timeout{2'000};
   /// Argon2id cost (OWASP's minimum by default: 19 MiB, 2 passes, 1 lane).
   std::size_t hash_memory_kib = 19 * 1024;
   std::size_t hash_passes = 2;
@@ -33,11 +36,15 @@ struct AuthSettings {
   std::size_t login_free_failures = 5;
   std::chrono::milliseconds login_lockout{30'000};
   std::chrono::milliseconds login_lockout_max{15 * 60 * 1000};
+  /// Development only: requests without Authorization act as this user (0: never). For
+  /// measuring what authentication costs (bench/users_me.sh); production refuses it.
+  std::int64_t insecure_anonymous_user = 0;
 };
 
 /// --environment, --jwt-key-files, --jwt-issuer, --jwt-audience, --access-token-ttl,
-/// --refresh-token-ttl, --hash-threads, --hash-queue, --hash-memory, --hash-passes,
-/// --login-free-failures, --login-lockout, --login-lockout-max.
+/// --refresh-token-ttl, --hash-threads, --hash-queue, --hash-queue-timeout, --hash-memory,
+/// --hash-passes, --login-free-failures, --login-lockout, --login-lockout-max,
+/// --insecure-anonymous-user.
 void AddAuthOptions(CLI::App& app, AuthSettings& settings);
 
 }  // namespace myriad::config

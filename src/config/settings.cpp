@@ -17,6 +17,7 @@
 
 #include "config/cli_option.hpp"
 #include "config/redis_settings.hpp"
+#include "http/cors.hpp"
 
 namespace myriad::config {
 namespace {
@@ -260,6 +261,15 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
                  throw std::invalid_argument("must not be empty (use \"none\" to trust no one)");
                }
                s.trusted_proxies = net::TrustedProxies::Parse(t);
+             });
+  AddSetting(app, "cors-origins", "ORIGINS", http::FormatCorsOrigins(s.cors_origins),
+             "Comma-separated browser origins (scheme://host[:port]) allowed to make "
+             "cross-origin requests; none by default (no CORS headers)",
+             [&s](const std::string& t) {
+               if (t.empty()) {
+                 throw std::invalid_argument("must not be empty (use \"none\" to allow no origin)");
+               }
+               s.cors_origins = http::ParseCorsOrigins(t);
              });
   AddSetting(app, "max-concurrency", "N", std::to_string(s.max_concurrency),
              "In-flight requests per process, 1..1000000; beyond it: 503 with Retry-After",

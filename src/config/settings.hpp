@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/auth_settings.hpp"
 #include "config/database_settings.hpp"
@@ -40,6 +41,9 @@ struct ServeSettings {
   std::size_t max_connections_per_ip = 20;
   /// Load balancers whose X-Forwarded-For is believed; no one by default.
   net::TrustedProxies trusted_proxies;
+  /// Browser origins allowed to make cross-origin requests, in canonical form
+  /// ("https://app.example.com"); none by default: no CORS headers at all.
+  std::vector<std::string> cors_origins;
   /// In-flight requests per process. A connection has at most one request in flight, so
   /// this default never trips for a server that keeps up with 10,000 connections.
   std::size_t max_concurrency = 10240;

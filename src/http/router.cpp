@@ -183,6 +183,20 @@ Router::Match Router::Find(Method method, std::string_view path, Request* reques
   return match;
 }
 
+std::string Router::AllowedMethods(std::string_view path) const {
+  if (path.empty() || path.front() != '/') return {};
+  std::array<Captured, kMaxParams> params{};
+  std::size_t count = 0;
+  const Node* node = path == "/" ? (root_->terminal ? root_.get() : nullptr)
+                                 : Walk(root_.get(), path.substr(1), params, count);
+  if (node == nullptr) return {};
+  std::string decoded;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!PercentDecode(params[i].value, decoded)) return {};  // as in Find: no such resource
+  }
+  return AllowList(node->slots);
+}
+
 bool PercentDecode(std::string_view in, std::string& out) {
   out.clear();
   out.reserve(in.size());

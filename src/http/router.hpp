@@ -45,6 +45,11 @@ class Router {
   /// into `request` (percent-decoded) when it is given.
   Match Find(Method method, std::string_view path, Request* request = nullptr) const;
 
+  /// Every method routed at `path` as an Allow header value ("GET, HEAD, OPTIONS": HEAD
+  /// wherever GET is, OPTIONS always), or "" when no route matches the path as Find()
+  /// would match it. For CORS preflights, which ask about a path rather than a method.
+  std::string AllowedMethods(std::string_view path) const;
+
   /// Route templates by route index, for metrics and logs.
   const std::vector<std::string>& Templates() const { return templates_; }
 

@@ -311,7 +311,8 @@ Server::Server(ServerOptions options, const Routes& routes, metrics::Registry& r
       routes_(routes),
       metrics_(std::make_unique<metrics::HttpMetrics>(std::max(1U, options_.threads),
                                                       routes.router().Templates())),
-      access_log_(access_log != nullptr && access_log->enabled() ? access_log : nullptr) {
+      access_log_(access_log != nullptr && access_log->enabled() ? access_log : nullptr),
+      cors_(options_.cors_origins) {
   if (options_.threads == 0) options_.threads = 1;
   if (options_.max_connections_per_ip != 0) {
     per_ip_ = std::make_unique<PerIpConnections>(options_.max_connections_per_ip);
@@ -739,8 +740,21 @@ const AsyncHandler* ServerAccess::Dispatch(Server& server, Worker& w, Connection
   }
 
   const Router& router = server.routes_.router();
-  auto match = router.Find(request.method(), request.path(), &request);
   route = server.metrics_->UnmatchedRoute();
+  if (server.cors_.IsPreflight(request)) {
+    // Answered here, ahead of the concurrency limit, rate limits and handlers: a preflight
+    // only asks what the route allows and costs nothing to answer.
+    std::string allow = router.AllowedMethods(request.path());
+    if (allow.empty()) {
+      response = ProblemResponse({ErrorCode::kNotFound, "No resource at this path."},
+                                 request.request_id());
+      return nullptr;
+    }
+    route = router.Find(Method::kOptions, request.path()).route;
+    response = server.cors_.Preflight(request, allow);
+    return nullptr;
+  }
+  auto match = router.Find(request.method(), request.path(), &request);
   switch (match.outcome) {
     case Router::Outcome::kNotFound:
       response = ProblemResponse({ErrorCode::kNotFound, "No resource at this path."},
@@ -809,6 +823,7 @@ void ServerAccess::Finish(Server& server, Worker& w, Connection& conn, const Req
   meta.version = request != nullptr ? request->version() : 11;
   meta.keep_alive = keep_alive;
   meta.head = request != nullptr && request->method() == Method::kHead;
+  server.cors_.Decorate(request, response);
   AppendResponse(response, meta, out);
 
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/access_log.hpp"
+#include "http/cors.hpp"
 #include "http/handler.hpp"
 #include "http/worker_services.hpp"
 #include "net/trusted_proxies.hpp"
@@ -42,6 +43,8 @@ struct ServerOptions {
   /// Peers in these networks (a load balancer) are never capped: their connections carry
   /// many clients.
   net::TrustedProxies trusted_proxies;
+  /// Origins allowed to make cross-origin requests (see CorsPolicy); empty: no CORS headers.
+  std::vector<std::string> cors_origins;
 };
 
 /// The HTTP/1.1 server: T io threads, each with its own io_context and SO_REUSEPORT
@@ -86,6 +89,7 @@ class Server {
   const Routes& routes_;
   std::unique_ptr<metrics::HttpMetrics> metrics_;
   AccessLog* access_log_;
+  CorsPolicy cors_;
   WorkerInit worker_init_;
   // Declared before workers_: sessions destroyed with a worker's io_context release their
   // slot in it.

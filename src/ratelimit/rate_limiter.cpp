@@ -95,6 +95,7 @@ struct RateLimiter::Impl {
     Limit limit;
     std::vector<std::string> script_args;  // rate, burst: rendered once, not per request
     http::AsyncHandler inner;
+    ClientKey key;  // may be empty: the client's address
   };
 
   Impl(RateLimitOptions o, std::size_t workers, std::size_t shards)
@@ -145,8 +146,11 @@ class RateLimiter::Impl::Collector final : public prometheus::Collectable {
 };
 
 asio::awaitable<Decision> RateLimiter::Impl::Decide(const Group& group, const Request& request) {
-  const std::string client = net::ClientAddress(request.peer(), request.Header("X-Forwarded-For"),
-                                                options.trusted_proxies);
+  std::string client = group.key ? group.key(request) : std::string();
+  if (client.empty()) {
+    client = "ip:" + net::ClientAddress(request.peer(), request.Header("X-Forwarded-For"),
+                                        options.trusted_proxies);
+  }
   std::string key = group.key_prefix + client;
   redis::RedisClient* redis = clients[request.worker()];
   if (redis != nullptr && redis->up()) {
@@ -196,7 +200,8 @@ Limit RateLimiter::LimitFor(const std::string& group) const {
 
 bool RateLimiter::enabled() const { return impl_->options.enabled; }
 
-http::AsyncHandler RateLimiter::Wrap(const std::string& group, http::AsyncHandler handler) {
+http::AsyncHandler RateLimiter::Wrap(const std::string& group, http::AsyncHandler handler,
+                                     ClientKey key) {
   if (!impl_->options.enabled) return handler;
   Impl& impl = *impl_;
   std::size_t index = 0;
@@ -212,7 +217,8 @@ http::AsyncHandler RateLimiter::Wrap(const std::string& group, http::AsyncHandle
                   impl.options.key_prefix + "rl:" + group + ":",
                   limit,
                   {std::to_string(limit.rate), std::to_string(limit.burst)},
-                  std::move(handler)}));
+                  std::move(handler),
+                  std::move(key)}));
   const Impl::Group* route = impl.routes.back().get();
   return [&impl, route](const Request& request) { return Impl::Handle(impl, *route, request); };
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,8 +37,8 @@ struct RateLimitOptions {
 
 /// Per-client token buckets in front of route groups, as a middleware: Wrap() a route's
 /// handler with its group's name. The client is its address (net::ClientAddress, so a
-/// trusted proxy's X-Forwarded-For counts and anybody else's is ignored); authenticated
-/// routes will key by user id.
+/// trusted proxy's X-Forwarded-For counts and anybody else's is ignored), or what the
+/// route's ClientKey names (authenticated callers by user id, accounts/access.hpp).
 ///
 /// With Redis, one Lua script (loaded once per connection, run by EVALSHA) takes the
 /// token atomically, with Redis' clock, so the limit holds across every replica sharing
@@ -59,9 +60,15 @@ class RateLimiter {
   /// Sets io thread `worker`'s Redis client (null: none). Before requests arrive.
   void SetRedis(std::size_t worker, redis::RedisClient* client);
 
-  /// `handler` behind group `group`'s limit. Call at start-up, before metrics are
-  /// collected (each group gets its series here). The limiter must outlive the routes.
-  http::AsyncHandler Wrap(const std::string& group, http::AsyncHandler handler);
+  /// Names the bucket a request is counted in; an empty string means the client's
+  /// address. Runs on the io thread before anything else of the request: keep it cheap.
+  using ClientKey = std::function<std::string(const http::Request&)>;
+
+  /// `handler` behind group `group`'s limit, counted per client address, or per what
+  /// `key` names (access control keys requests that carry a known token by user). Call at
+  /// start-up, before metrics are collected (each group gets its series here). The
+  /// limiter must outlive the routes.
+  http::AsyncHandler Wrap(const std::string& group, http::AsyncHandler handler, ClientKey key = {});
 
   /// The limit a group gets.
   Limit LimitFor(const std::string& group) const;

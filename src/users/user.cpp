@@ -95,6 +95,7 @@ void AppendJson(std::string& out, const User& user) {
   AppendJsonString(out, ToString(user.role));
   out += ",\"status\":";
   AppendJsonString(out, ToString(user.status));
+  out += user.email_verified ? ",\"email_verified\":true" : ",\"email_verified\":false";
   out += ",\"created_at\":";
   AppendJsonString(out, user.created_at);
   out += ",\"updated_at\":";
@@ -102,6 +103,17 @@ void AppendJson(std::string& out, const User& user) {
   out += ",\"version\":";
   AppendInteger(out, user.version);
   out += '}';
+}
+
+std::string ToPublicJson(const User& user) {
+  std::string out = "{\"id\":";
+  AppendInteger(out, user.id);
+  out += ",\"name\":";
+  AppendJsonString(out, user.name);
+  out += ",\"created_at\":";
+  AppendJsonString(out, user.created_at);
+  out += '}';
+  return out;
 }
 
 std::string MakeETag(std::int32_t version) {

@@ -25,17 +25,22 @@ struct User {
   std::string name;
   Role role = Role::kUser;
   Status status = Status::kActive;
+  /// Whether the owner confirmed the address (POST /api/auth/verify-email); an email
+  /// change clears it.
+  bool email_verified = false;
   /// RFC 3339 UTC with microseconds, "2026-11-29T08:01:23.123456Z".
   std::string created_at;
   std::string updated_at;
   std::int32_t version = 1;
 };
 
-/// {"id":..,"email":..,"name":..,"role":..,"status":..,"created_at":..,"updated_at":..,
-///  "version":..} with keys in that order.
+/// {"id":..,"email":..,"name":..,"role":..,"status":..,"email_verified":..,"created_at":..,
+///  "updated_at":..,"version":..} with keys in that order: what the user and admins see.
 std::string ToJson(const User& user);
 /// Appends ToJson(user) to `out` (for list pages).
 void AppendJson(std::string& out, const User& user);
+/// {"id":..,"name":..,"created_at":..}: the public profile, what other users see.
+std::string ToPublicJson(const User& user);
 
 /// The strong ETag for a version: "\"v7\"" (quotes included).
 std::string MakeETag(std::int32_t version);

@@ -23,8 +23,8 @@ using cache::CacheMetrics;
 
 namespace {
 
-constexpr std::string_view kKeyPart = "user:v1:";
-constexpr std::string_view kValuePrefix = "u1|";
+constexpr std::string_view kKeyPart = "user:v2:";
+constexpr std::string_view kValuePrefix = "u2|";
 constexpr std::string_view kAbsent = "-";
 constexpr std::string_view kTombstone = "~";
 
@@ -65,7 +65,9 @@ const json::string* StringField(const json::object& o, std::string_view name) {
 CachedUserPtr MakeCachedUser(User user) {
   auto cached = std::make_shared<CachedUser>();
   cached->json = ToJson(user);
+  cached->public_json = ToPublicJson(user);
   cached->etag = MakeETag(user.version);
+  cached->public_etag = "\"p" + std::to_string(user.version) + '"';
   cached->user = std::move(user);
   return cached;
 }
@@ -98,12 +100,13 @@ Decoded DecodeCachedUser(std::string_view value, std::int64_t id, CachedUserPtr&
   const auto* name = StringField(*o, "name");
   const auto* role = StringField(*o, "role");
   const auto* status = StringField(*o, "status");
+  const auto* verified = o->if_contains("email_verified");
   const auto* created = StringField(*o, "created_at");
   const auto* updated = StringField(*o, "updated_at");
   if (id_field == nullptr || !id_field->is_int64() || id_field->as_int64() != id ||
       version == nullptr || !version->is_int64() || email == nullptr || name == nullptr ||
-      role == nullptr || status == nullptr || created == nullptr || updated == nullptr ||
-      o->size() != 8) {
+      role == nullptr || status == nullptr || verified == nullptr || !verified->is_bool() ||
+      created == nullptr || updated == nullptr || o->size() != 9) {
     return Decoded::kCorrupt;
   }
   const auto parsed_role = ParseRole(*role);
@@ -116,6 +119,7 @@ Decoded DecodeCachedUser(std::string_view value, std::int64_t id, CachedUserPtr&
   u.name = *name;
   u.role = *parsed_role;
   u.status = *parsed_status;
+  u.email_verified = verified->as_bool();
   u.created_at = *created;
   u.updated_at = *updated;
   u.version = static_cast<std::int32_t>(v);

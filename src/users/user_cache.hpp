@@ -25,15 +25,17 @@ namespace myriad::users {
 /// once, so a hit costs no serialisation.
 struct CachedUser {
   User user;
-  std::string json;
-  std::string etag;
+  std::string json;         // ToJson: the user and admins see this
+  std::string public_json;  // ToPublicJson: other users see this
+  std::string etag;         // MakeETag(version)
+  std::string public_etag;  // the public profile's: "\"p<version>\""
 };
 using CachedUserPtr = std::shared_ptr<const CachedUser>;
 
 std::shared_ptr<const CachedUser> MakeCachedUser(User user);
 
-/// The value format in Redis (key "<prefix>user:v1:<id>", prefix "myriad:" by default): "u1|" then
-/// the user's JSON, "u1|-" for a user that does not exist, "u1|~" for a tombstone. Anything else is
+/// The value format in Redis (key "<prefix>user:v2:<id>", prefix "myriad:" by default): "u2|" then
+/// the user's JSON, "u2|-" for a user that does not exist, "u2|~" for a tombstone. Anything else is
 /// foreign or from another schema version and is ignored.
 std::string EncodeCachedUser(const CachedUser* user);
 enum class Decoded : std::uint8_t { kUser, kAbsent, kTombstone, kCorrupt };

@@ -16,27 +16,43 @@ namespace asio = boost::asio;
   "id, email, name, role, status, "                                                             \
   "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, " \
   "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated_at, " \
-  "version"
+  "version, email_verified_at IS NOT NULL AS email_verified"
 
 const db::Statement kGet{"users_get", "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE id = $1"};
+// Every write records its audit_events row in the same statement: the change and its record
+// commit together or not at all. The AuditNote's fields follow the write's own parameters.
+#define MYRIAD_USER_AUDIT(actor, action, ip, request_id, detail, source)                        \
+  "audited AS (INSERT INTO audit_events (actor_id, action, target_id, ip, request_id, detail) " \
+  "SELECT NULLIF(" actor "::bigint, 0), " action ", " source ".id, NULLIF(" ip                  \
+  ", ''), "                                                                                     \
+  "NULLIF(" request_id ", ''), COALESCE(NULLIF(" detail ", ''), '{}')::jsonb FROM " source ") "
 const db::Statement kInsert{
     "users_insert",
-    "INSERT INTO users (email, name, password_hash, role, status) VALUES ($1, $2, $3, $4, $5) "
-    "RETURNING " MYRIAD_USER_COLUMNS};
+    "WITH written AS (INSERT INTO users (email, name, password_hash, role, status) "
+    "VALUES ($1, $2, $3, $4, $5) RETURNING " MYRIAD_USER_COLUMNS
+    "), " MYRIAD_USER_AUDIT("$6", "$7", "$8", "$9", "$10", "written") "SELECT * FROM written"};
 // NULL leaves a column as it is; $7 (an int[] of acceptable versions) is NULL without
 // If-Match or with "If-Match: *".
 const db::Statement kUpdate{
     "users_update",
-    "UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
+    "WITH written AS (UPDATE users SET email = COALESCE($2, email), name = COALESCE($3, name), "
     "email_verified_at = CASE WHEN $2 IS NULL OR $2 = email THEN email_verified_at END, "
     "password_hash = COALESCE($4, password_hash), role = COALESCE($5::smallint, role), "
     "status = COALESCE($6::smallint, status), updated_at = now(), version = version + 1 "
     "WHERE id = $1 AND ($7::int[] IS NULL OR version = ANY($7::int[])) "
-    "RETURNING " MYRIAD_USER_COLUMNS};
+    "RETURNING " MYRIAD_USER_COLUMNS
+    "), "
+    // A new password or a disabled account ends the user's sessions (refresh tokens).
+    "ended AS (UPDATE sessions SET revoked_at = now() FROM written "
+    "WHERE sessions.user_id = written.id AND sessions.revoked_at IS NULL "
+    "AND ($4 IS NOT NULL OR $6::smallint = 1)), " MYRIAD_USER_AUDIT(
+        "$8", "$9", "$10", "$11", "$12", "written") "SELECT * FROM written"};
 const db::Statement kDelete{
     "users_delete",
-    "DELETE FROM users WHERE id = $1 AND ($2::int[] IS NULL OR version = ANY($2::int[])) "
-    "RETURNING id"};
+    "WITH written AS (DELETE FROM users WHERE id = $1 AND ($2::int[] IS NULL OR "
+    "version = ANY($2::int[])) RETURNING id), " MYRIAD_USER_AUDIT(
+        "$3", "$4", "$5", "$6", "$7", "written") "SELECT id FROM written"};
+#undef MYRIAD_USER_AUDIT
 // The list and the search window take the page size as a literal, one prepared statement
 // per size (PagedStatements below): with `LIMIT $n` PostgreSQL assumes a parameterised limit
 // returns a tenth of the table, so the generic plan looks expensive and every execution was
@@ -138,6 +154,11 @@ db::DbResult<User> ReadUser(const db::PgResult& result, int row) {
   user.created_at = text(5);
   user.updated_at = text(6);
   user.version = static_cast<std::int32_t>(number(7));
+  if (auto verified = result.GetBool(row, 8)) {
+    user.email_verified = *verified;
+  } else if (!error) {
+    error = std::move(verified).error();
+  }
   if (error) return core::Unexpected<db::DbError>{std::move(*error)};
   return user;
 }
@@ -152,6 +173,14 @@ std::optional<std::string> VersionArray(const std::optional<IfMatch>& if_match) 
   }
   text += '}';
   return text;
+}
+
+void AddAudit(db::Params& params, const AuditNote& audit) {
+  params.Add(audit.actor_id)
+      .Add(audit.action)
+      .Add(audit.ip)
+      .Add(audit.request_id)
+      .Add(audit.detail);
 }
 
 std::optional<std::int64_t> Code(const std::optional<Role>& role) {
@@ -184,6 +213,7 @@ asio::awaitable<StoreResult<User>> UserStore::Get(std::int64_t id, Clock::time_p
 
 asio::awaitable<StoreResult<User>> UserStore::Create(const CreateUserInput& input,
                                                      std::string password_hash,
+                                                     const AuditNote& audit,
                                                      Clock::time_point deadline) {
   db::Params params;
   params.Add(input.email)
@@ -191,6 +221,7 @@ asio::awaitable<StoreResult<User>> UserStore::Create(const CreateUserInput& inpu
       .Add(password_hash)
       .Add(static_cast<std::int64_t>(input.role))
       .Add(static_cast<std::int64_t>(input.status));
+  AddAudit(params, audit);
   auto result = co_await pool_.Query(kInsert, std::move(params), deadline);
   if (!result) {
     if (result.error().Is(kUniqueViolation)) co_return Fail(StoreFailure::kDuplicateEmail);
@@ -204,6 +235,7 @@ asio::awaitable<StoreResult<User>> UserStore::Create(const CreateUserInput& inpu
 asio::awaitable<StoreResult<User>> UserStore::Update(std::int64_t id, const UpdateUserInput& input,
                                                      std::optional<std::string> password_hash,
                                                      std::optional<IfMatch> if_match,
+                                                     const AuditNote& audit,
                                                      Clock::time_point deadline) {
   db::Params params;
   params.Add(id)
@@ -213,6 +245,7 @@ asio::awaitable<StoreResult<User>> UserStore::Update(std::int64_t id, const Upda
       .Add(Code(input.role))
       .Add(Code(input.status))
       .Add(VersionArray(if_match));
+  AddAudit(params, audit);
   auto result = co_await pool_.Query(kUpdate, std::move(params), deadline);
   if (!result) {
     if (result.error().Is(kUniqueViolation)) co_return Fail(StoreFailure::kDuplicateEmail);
@@ -231,8 +264,10 @@ asio::awaitable<StoreResult<User>> UserStore::Update(std::int64_t id, const Upda
 
 asio::awaitable<StoreResult<void>> UserStore::Delete(std::int64_t id,
                                                      std::optional<IfMatch> if_match,
+                                                     const AuditNote& audit,
                                                      Clock::time_point deadline) {
   auto params = db::Params::Of(id, VersionArray(if_match));
+  AddAudit(params, audit);
   auto result = co_await pool_.Query(kDelete, std::move(params), deadline);
   if (!result) co_return Fail(std::move(result).error());
   if (result->rows() == 0) {

@@ -30,6 +30,15 @@ struct StoreError {
 template <class T>
 using StoreResult = core::Result<T, StoreError>;
 
+/// Who changes a user, for the audit_events row each write adds in the same statement.
+struct AuditNote {
+  std::int64_t actor_id = 0;  // 0: nobody (the system, `myriad admin create`)
+  std::string action;         // "user.created", "user.updated", "user.deleted"
+  std::string ip;             // "" when unknown
+  std::string request_id;     // "" when none
+  std::string detail;         // a JSON object as text, "" for none
+};
+
 /// One page of GET /api/users.
 struct Page {
   std::vector<User> users;
@@ -54,14 +63,17 @@ class UserStore {
   /// `password_hash`: a PHC string, or "!" for an account that cannot log in yet.
   boost::asio::awaitable<StoreResult<User>> Create(const CreateUserInput& input,
                                                    std::string password_hash,
+                                                   const AuditNote& audit,
                                                    Clock::time_point deadline);
   /// Changes the fields present in `input` (and the hash when given), bumps version and
   /// updated_at. With `if_match`, only when the current version matches (else kStale).
   boost::asio::awaitable<StoreResult<User>> Update(std::int64_t id, const UpdateUserInput& input,
                                                    std::optional<std::string> password_hash,
                                                    std::optional<IfMatch> if_match,
+                                                   const AuditNote& audit,
                                                    Clock::time_point deadline);
   boost::asio::awaitable<StoreResult<void>> Delete(std::int64_t id, std::optional<IfMatch> if_match,
+                                                   const AuditNote& audit,
                                                    Clock::time_point deadline);
   /// Rows with id > query.after_id in id order, `q` matched as a substring of
   /// "email name" (case-insensitive), at most query.limit of them.

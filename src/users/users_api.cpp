@@ -6,11 +6,11 @@
 #include <string>
 #include <utility>
 
+#include "accounts/access.hpp"
 #include "api/db_problem.hpp"
 #include "auth/password.hpp"
 #include "db/pg_pool.hpp"
 #include "http/problem.hpp"
-#include "ratelimit/rate_limiter.hpp"
 #include "users/user_cache.hpp"
 #include "users/user_store.hpp"
 
@@ -96,12 +96,26 @@ std::optional<IfMatch> ReadIfMatch(const Request& request) {
   return ParseIfMatch(request.Header("If-Match"));
 }
 
+using accounts::Caller;
+
 struct Context {
   const std::vector<db::PgPool*>& pools;
   const CursorCodec& cursors;
   auth::PasswordHasher& hasher;
   UsersApi::Options options;
   UserCache* cache;
+
+  AuditNote Audit(const Request& request, const Caller& caller, std::string action,
+                  std::string detail) const {
+    AuditNote note;
+    note.actor_id = caller.id;
+    note.action = std::move(action);
+    note.ip = net::ClientAddress(request.peer(), request.Header("X-Forwarded-For"),
+                                 options.trusted_proxies);
+    note.request_id = std::string(request.request_id());
+    note.detail = std::move(detail);
+    return note;
+  }
 
   UserStore Store(const Request& request) const { return UserStore(*pools.at(request.worker())); }
   UserStore::Clock::time_point Deadline(const Request& request) const {
@@ -129,7 +143,38 @@ struct Context {
   }
 };
 
-asio::awaitable<Response> Create(const Context& c, const Request& request) {
+// What an admin write changed, for its audit record: the fields named, and the new role
+// and status (never a password or an address).
+std::string ChangeDetail(const UpdateUserInput& input) {
+  std::string fields;
+  const auto add = [&fields](bool present, std::string_view name) {
+    if (!present) return;
+    if (!fields.empty()) fields += ',';
+    fields += '"';
+    fields += name;
+    fields += '"';
+  };
+  add(input.email.has_value(), "email");
+  add(input.name.has_value(), "name");
+  add(input.password.has_value(), "password");
+  add(input.role.has_value(), "role");
+  add(input.status.has_value(), "status");
+  std::string detail = R"({"fields":[)" + fields + "]";
+  if (input.role) detail += R"(,"role":")" + std::string(ToString(*input.role)) + '"';
+  if (input.status) detail += R"(,"status":")" + std::string(ToString(*input.status)) + '"';
+  return detail + '}';
+}
+
+// An administrator cannot lock themselves out: another one must demote, disable or
+// delete them, so the last administrator cannot vanish by a slip.
+Response SelfLockout(const Request& request) {
+  return Problem(request,
+                 {ErrorCode::kConflict,
+                  "Administrators cannot demote, disable or delete themselves; ask another "
+                  "administrator."});
+}
+
+asio::awaitable<Response> Create(const Context& c, const Request& request, const Caller& caller) {
   if (auto refused = RequireJson(request)) co_return std::move(*refused);
   auto input = ParseCreateUser(request.body());
   if (!input) co_return Problem(request, std::move(input).error());
@@ -140,7 +185,11 @@ asio::awaitable<Response> Create(const Context& c, const Request& request) {
     hash = std::move(*hashed);
   }
   auto store = c.Store(request);
-  auto user = co_await store.Create(*input, std::move(hash), c.Deadline(request));
+  const std::string detail = R"({"role":")" + std::string(ToString(input->role)) +
+                             R"(","status":")" + std::string(ToString(input->status)) + R"("})";
+  auto user =
+      co_await store.Create(*input, std::move(hash),
+                            c.Audit(request, caller, "user.created", detail), c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
   co_await c.Invalidate(request, user->id);  // a "no such user" may be cached for this id
   Response response = UserResponse(201, *user);
@@ -148,26 +197,37 @@ asio::awaitable<Response> Create(const Context& c, const Request& request) {
   co_return response;
 }
 
-// The answer to a read: 200 with the user, or 304 when If-None-Match names its ETag.
+// The answer to a read: 200 with the user, or 304 when If-None-Match names its ETag. What
+// it holds depends on who asks, so caches must key it by the credentials too.
 Response ReadAnswer(const Request& request, std::string_view etag, std::string json) {
   if (NoneMatchHits(request.Header("If-None-Match"), etag)) {
     Response not_modified;
     not_modified.status = 304;
     not_modified.Header("ETag", std::string(etag));
+    not_modified.Header("Vary", "Authorization");
     return not_modified;
   }
   Response response = http::JsonResponse(200, std::move(json));
   response.Header("ETag", std::string(etag));
+  response.Header("Vary", "Authorization");
   return response;
 }
 
-asio::awaitable<Response> Read(const Context& c, const Request& request) {
+// The user as `caller` may see them: everything for themselves and admins, the public
+// profile (with its own tag: it is another representation) for everybody else.
+Response ReadAnswer(const Request& request, const Caller& caller, const CachedUser& user) {
+  if (caller.Owns(user.user.id)) return ReadAnswer(request, user.etag, user.json);
+  return ReadAnswer(request, user.public_etag, user.public_json);
+}
+
+asio::awaitable<Response> Read(const Context& c, const Request& request, const Caller& caller) {
   auto id = ParseId(request.Param("id"));
   if (!id) co_return NotFound(request);
+  if (*id == caller.id) co_return ReadAnswer(request, caller, *caller.record);
   if (c.cache != nullptr) {
     if (auto local = c.cache->Peek(request.worker(), *id)) {
       if (!*local) co_return NotFound(request);
-      co_return ReadAnswer(request, (*local)->etag, (*local)->json);
+      co_return ReadAnswer(request, caller, **local);
     }
   }
   auto store = c.Store(request);
@@ -176,19 +236,23 @@ asio::awaitable<Response> Read(const Context& c, const Request& request) {
     const UserCache::Load load = [&store, &id, deadline]() { return store.Get(*id, deadline); };
     auto cached = co_await c.cache->Get(request.worker(), *id, load, deadline);
     if (!cached) co_return StoreProblem(request, cached.error());
-    co_return ReadAnswer(request, (*cached)->etag, (*cached)->json);
+    co_return ReadAnswer(request, caller, **cached);
   }
   auto user = co_await store.Get(*id, deadline);
   if (!user) co_return StoreProblem(request, user.error());
-  co_return ReadAnswer(request, MakeETag(user->version), ToJson(*user));
+  co_return ReadAnswer(request, caller, *MakeCachedUser(std::move(*user)));
 }
 
-asio::awaitable<Response> Update(const Context& c, const Request& request) {
+asio::awaitable<Response> Update(const Context& c, const Request& request, const Caller& caller) {
   auto id = ParseId(request.Param("id"));
   if (!id) co_return NotFound(request);
   if (auto refused = RequireJson(request)) co_return std::move(*refused);
   auto input = ParseUpdateUser(request.body());
   if (!input) co_return Problem(request, std::move(input).error());
+  if (*id == caller.id && ((input->role && *input->role != Role::kAdmin) ||
+                           (input->status && *input->status != Status::kActive))) {
+    co_return SelfLockout(request);
+  }
   std::optional<std::string> hash;
   if (input->password) {
     auto hashed = co_await c.Hash(request, *input->password);
@@ -197,17 +261,20 @@ asio::awaitable<Response> Update(const Context& c, const Request& request) {
   }
   auto store = c.Store(request);
   auto user = co_await store.Update(*id, *input, std::move(hash), ReadIfMatch(request),
+                                    c.Audit(request, caller, "user.updated", ChangeDetail(*input)),
                                     c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
   co_await c.Invalidate(request, *id);
   co_return UserResponse(200, *user);
 }
 
-asio::awaitable<Response> Remove(const Context& c, const Request& request) {
+asio::awaitable<Response> Remove(const Context& c, const Request& request, const Caller& caller) {
   auto id = ParseId(request.Param("id"));
   if (!id) co_return NotFound(request);
+  if (*id == caller.id) co_return SelfLockout(request);
   auto store = c.Store(request);
-  auto done = co_await store.Delete(*id, ReadIfMatch(request), c.Deadline(request));
+  auto done = co_await store.Delete(
+      *id, ReadIfMatch(request), c.Audit(request, caller, "user.deleted", ""), c.Deadline(request));
   if (!done) co_return StoreProblem(request, done.error());
   co_await c.Invalidate(request, *id);
   Response response;
@@ -215,7 +282,7 @@ asio::awaitable<Response> Remove(const Context& c, const Request& request) {
   co_return response;
 }
 
-asio::awaitable<Response> List(const Context& c, const Request& request) {
+asio::awaitable<Response> List(const Context& c, const Request& request, const Caller& /*admin*/) {
   auto query = ParseListQuery(request.query(), c.cursors);
   if (!query) co_return Problem(request, std::move(query).error());
   auto store = c.Store(request);
@@ -243,33 +310,31 @@ asio::awaitable<Response> List(const Context& c, const Request& request) {
 
 UsersApi::UsersApi(const std::vector<db::PgPool*>& pools, const CursorCodec& cursors,
                    auth::PasswordHasher& hasher, Options options, UserCache* cache,
-                   ratelimit::RateLimiter* limiter)
+                   const accounts::AccessControl& access)
     : pools_(pools),
       cursors_(cursors),
       hasher_(hasher),
-      options_(options),
+      options_(std::move(options)),
       cache_(cache),
-      limiter_(limiter) {}
+      access_(access) {}
 
 void UsersApi::Register(http::Routes& routes) const {
   auto context = std::make_shared<Context>(Context{pools_, cursors_, hasher_, options_, cache_});
-  auto* limiter = limiter_;
-  auto add = [&routes, limiter](http::Method method, std::string_view pattern,
-                                const std::string& group, http::AsyncHandler handler) {
-    if (limiter != nullptr) handler = limiter->Wrap(group, std::move(handler));
-    routes.AddAsync(method, pattern, std::move(handler));
+  const auto add = [this, &routes, &context](http::Method method, std::string_view pattern,
+                                             const std::string& group,
+                                             asio::awaitable<Response> (*handler)(
+                                                 const Context&, const Request&, const Caller&)) {
+    access_.Add(routes, method, pattern, group,
+                [context, handler](const Request& r, const Caller& caller) {
+                  return handler(*context, r, caller);
+                });
   };
   using http::Method;
-  add(Method::kPost, "/api/users", "users-write",
-      [context](const Request& r) { return Create(*context, r); });
-  add(Method::kGet, "/api/users", "users-read",
-      [context](const Request& r) { return List(*context, r); });
-  add(Method::kGet, "/api/users/{id}", "users-read",
-      [context](const Request& r) { return Read(*context, r); });
-  add(Method::kPatch, "/api/users/{id}", "users-write",
-      [context](const Request& r) { return Update(*context, r); });
-  add(Method::kDelete, "/api/users/{id}", "users-write",
-      [context](const Request& r) { return Remove(*context, r); });
+  add(Method::kPost, "/api/users", "users-write", Create);
+  add(Method::kGet, "/api/users", "users-read", List);
+  add(Method::kGet, "/api/users/{id}", "users-read", Read);
+  add(Method::kPatch, "/api/users/{id}", "users-write", Update);
+  add(Method::kDelete, "/api/users/{id}", "users-write", Remove);
 }
 
 }  // namespace myriad::users

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "http/handler.hpp"
+#include "net/trusted_proxies.hpp"
 #include "users/list_query.hpp"
 
 namespace myriad::db {
@@ -12,8 +13,8 @@ class PgPool;
 namespace myriad::auth {
 class PasswordHasher;
 }
-namespace myriad::ratelimit {
-class RateLimiter;
+namespace myriad::accounts {
+class AccessControl;
 }
 
 namespace myriad::users {
@@ -30,24 +31,28 @@ class UserCache;
 /// (out of time, query cancelled); see api/db_problem.hpp.
 ///
 /// Reads of one user go through `cache` when there is one (users/user_cache.hpp); every
-/// successful write invalidates the user there before answering. With a `limiter`, reads
-/// are in route group "users-read" and writes in "users-write".
+/// successful write invalidates the user there before answering. Reads are in rate-limit
+/// route group "users-read" and writes in "users-write".
 ///
-/// Authorization arrives with the accounts issue: every handler takes the request, which
-/// will carry the caller's identity, and the rule table will sit in front of these routes.
+/// Who may do what is accounts/access.cpp's rule table: a user reads their own record and
+/// others' public profiles (id, name, created_at); admins do everything, except demote,
+/// disable or delete themselves (409). Each write adds an audit_events row in the same
+/// statement; a new password or a disabled account also ends the user's sessions.
 class UsersApi {
  public:
   struct Options {
     /// Each query's limit; the request's own deadline cuts it shorter.
     std::chrono::milliseconds statement_timeout{5'000};
+    /// Whose X-Forwarded-For names the client, for audit records.
+    net::TrustedProxies trusted_proxies;
   };
 
   /// `pools[w]` is io thread w's pool; the vector must be filled before requests arrive
-  /// and outlive the routes. `hasher` hashes passwords given on create/update. `cache` and
-  /// `limiter` may be null; when set they must outlive the routes.
+  /// and outlive the routes. `hasher` hashes passwords given on create/update. `cache` may
+  /// be null. Everything referenced must outlive the routes.
   UsersApi(const std::vector<db::PgPool*>& pools, const CursorCodec& cursors,
-           auth::PasswordHasher& hasher, Options options, UserCache* cache = nullptr,
-           ratelimit::RateLimiter* limiter = nullptr);
+           auth::PasswordHasher& hasher, Options options, UserCache* cache,
+           const accounts::AccessControl& access);
 
   void Register(http::Routes& routes) const;
 
@@ -57,7 +62,7 @@ class UsersApi {
   auth::PasswordHasher& hasher_;
   Options options_;
   UserCache* cache_;
-  ratelimit::RateLimiter* limiter_;
+  const accounts::AccessControl& access_;
 };
 
 }  // namespace myriad::users

@@ -1,6 +1,6 @@
 #include "support/myriad_server.hpp"
 
-#include <chrono>
+#include <csignal>
 
 namespace myriad::testing {
 
@@ -24,13 +24,16 @@ MyriadServer::MyriadServer(const std::string& database_url, const std::vector<st
                                    "off"};
   args.insert(args.end(), extra.begin(), extra.end());
   child_ = std::make_unique<ChildProcess>(args);
-  if (!child_->WaitForOutput("listening on", 30s)) return;
+  const bool listening = child_->WaitForOutput("listening on", 30s);
+  CopyNewOutput();
+  if (!listening) return;
   port_ = ListeningPort(child_->output());
   // The child writes its log into a pipe: keep reading it, or a full pipe would block the
   // server on its next log line.
-  drain_ = std::jthread([child = child_.get()](const std::stop_token& stop) {
+  drain_ = std::jthread([this](const std::stop_token& stop) {
     while (!stop.stop_requested()) {
-      if (!child->WaitForOutput("\x01never", 100ms)) std::this_thread::sleep_for(10ms);
+      if (!child_->WaitForOutput("\x01never", 100ms)) std::this_thread::sleep_for(10ms);
+      CopyNewOutput();
     }
   });
 }
@@ -38,6 +41,29 @@ MyriadServer::MyriadServer(const std::string& database_url, const std::vector<st
 MyriadServer::~MyriadServer() {
   drain_.request_stop();
   if (drain_.joinable()) drain_.join();
+}
+
+void MyriadServer::CopyNewOutput() {
+  const std::string& output = child_->output();
+  const std::scoped_lock lock(log_mutex_);
+  log_.append(output, copied_);
+  copied_ = output.size();
+}
+
+std::string MyriadServer::Log() const {
+  const std::scoped_lock lock(log_mutex_);
+  return log_;
+}
+
+std::optional<int> MyriadServer::Stop(std::chrono::milliseconds timeout) {
+  if (exit_status_) return exit_status_;
+  // ChildProcess is not thread-safe: the drain must be gone before this thread reads it.
+  drain_.request_stop();
+  if (drain_.joinable()) drain_.join();
+  child_->Signal(SIGTERM);
+  exit_status_ = child_->Wait(timeout);
+  CopyNewOutput();
+  return exit_status_;
 }
 
 }  // namespace myriad::testing

@@ -295,7 +295,7 @@ TEST_F(AccountStoreTest, RegisterWritesUserTokenOutboxAndAuditInOneTransaction) 
     CO_ASSERT_TRUE(Outcome(found) == "ok");
     EXPECT_EQ(users::ToJson(found->user), users::ToJson(*user));
     EXPECT_EQ(found->password_hash, "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA");
-    EXPECT_FALSE(found->email_verified);
+    EXPECT_FALSE(found->user.email_verified);
     auto by_id = co_await store.FindById(user->id, Soon());
     CO_ASSERT_TRUE(Outcome(by_id) == "ok");
     EXPECT_EQ(by_id->user.email, "ada@example.com");
@@ -597,7 +597,7 @@ TEST_F(AccountStoreTest, TokensAreSingleUseExpireAndVoidEarlierOnes) {
     EXPECT_EQ(verified->version, user->version + 1);
     auto found = co_await store.FindById(user->id, Soon());
     CO_ASSERT_TRUE(found.has_value());
-    EXPECT_TRUE(found->email_verified);
+    EXPECT_TRUE(found->user.email_verified);
     EXPECT_EQ(Value("SELECT count(*) FROM audit_events WHERE action = 'email.verified'"), "1");
     EXPECT_EQ(Outcome(co_await Verify(store, 2)), "kNotFound");
 
@@ -675,7 +675,7 @@ TEST_F(AccountStoreTest, VerifyEmailIsRejectedAfterTheAddressChanged) {
     CO_ASSERT_TRUE(Outcome(again) == "ok");
     auto found = co_await store.FindById(user->id, Soon());
     CO_ASSERT_TRUE(found.has_value());
-    EXPECT_FALSE(found->email_verified);
+    EXPECT_FALSE(found->user.email_verified);
     EXPECT_EQ(Value("SELECT count(*) FROM audit_events WHERE action = 'email.changed'"), "2");
   });
 }

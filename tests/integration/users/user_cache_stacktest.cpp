@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/accounts_support.hpp"
 #include "support/http_client.hpp"
 #include "support/myriad_server.hpp"
 #include "support/pg_support.hpp"
@@ -53,6 +54,8 @@ class UserCacheTest : public ::testing::Test {
                                       const std::string& redis_url = "") {
     std::vector<std::string> args = {"--redis-url", redis_url.empty() ? TestRedisUrl() : redis_url,
                                      "--redis-key-prefix", prefix_};
+    const auto signing = signer_.Flags();
+    args.insert(args.end(), signing.begin(), signing.end());
     args.insert(args.end(), extra.begin(), extra.end());
     auto server = std::make_unique<MyriadServer>(schema_.url(), args);
     EXPECT_NE(server->port(), 0) << server->output();
@@ -78,7 +81,7 @@ class UserCacheTest : public ::testing::Test {
     return ids;
   }
 
-  std::string Key(std::int64_t id) const { return prefix_ + "user:v1:" + std::to_string(id); }
+  std::string Key(std::int64_t id) const { return prefix_ + "user:v2:" + std::to_string(id); }
   redis::Reply Redis(const std::vector<std::string>& args) const {
     return RedisCall(TestRedisUrl(), args);
   }
@@ -101,8 +104,23 @@ class UserCacheTest : public ::testing::Test {
         0.0, Metric(port, "myriad_db_query_duration_seconds_count{statement=\"users_get\"}"));
   }
 
+  // Reads as the user read (a user's own record is one cache lookup, as before access
+  // control): the headers for reading `id`.
+  Headers As(std::int64_t id) const { return {signer_.Bearer(id)}; }
+  // An administrator (for writes), inserted with SQL.
+  Headers AsAdmin() {
+    if (admin_id_ == 0) {
+      admin_id_ = std::stoll(
+          schema_.Value("INSERT INTO users (email, name, password_hash, role) VALUES ('admin-" +
+                        RandomTag() + "@example.com', 'Admin', '!', 1) RETURNING id"));
+    }
+    return {{"Content-Type", "application/json"}, signer_.Bearer(admin_id_, true)};
+  }
+
   TestSchema schema_{"cache"};
   std::string prefix_ = "test" + RandomTag() + ":";
+  TestSigner signer_;
+  std::int64_t admin_id_ = 0;
 };
 
 TEST_F(UserCacheTest, MissThenRedisHitAndNegativeCaching) {
@@ -111,19 +129,19 @@ TEST_F(UserCacheTest, MissThenRedisHitAndNegativeCaching) {
   const auto id = InsertUsers(1).at(0);
   const std::string path = "/api/users/" + std::to_string(id);
 
-  auto first = Call(port, "GET", path);
+  auto first = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(first);
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_EQ(Cache(port, "redis", "miss"), 1);
   EXPECT_EQ(Loads(port), 1);
   const auto stored = Redis({"GET", Key(id)});
   ASSERT_TRUE(stored.IsString());
-  EXPECT_EQ(stored.str, "u1|" + first->body);
+  EXPECT_EQ(stored.str, "u2|" + first->body);
   const auto ttl = Redis({"PTTL", Key(id)});
   EXPECT_GE(ttl.integer, 265'000) << "the 5 min TTL, minus 10% jitter";
   EXPECT_LE(ttl.integer, 330'000);
 
-  auto second = Call(port, "GET", path);
+  auto second = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(second->body, first->body);
@@ -133,19 +151,20 @@ TEST_F(UserCacheTest, MissThenRedisHitAndNegativeCaching) {
   EXPECT_EQ(DbGets(port), 1);
 
   // A 304 is served from the cache too.
-  auto not_modified = Call(port, "GET", path, {}, {{"If-None-Match", *first->Header("ETag")}});
+  auto not_modified =
+      Call(port, "GET", path, {}, {As(id).front(), {"If-None-Match", *first->Header("ETag")}});
   ASSERT_TRUE(not_modified);
   EXPECT_EQ(not_modified->status, 304);
 
   const std::string missing = "/api/users/" + std::to_string(id + 1000);
   for (int i = 0; i < 2; ++i) {
-    auto response = Call(port, "GET", missing);
+    auto response = Call(port, "GET", missing, {}, As(id));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 404);
   }
   EXPECT_EQ(Cache(port, "redis", "negative_hit"), 1);
   EXPECT_EQ(Loads(port), 2);
-  EXPECT_EQ(Redis({"GET", Key(id + 1000)}).str, "u1|-");
+  EXPECT_EQ(Redis({"GET", Key(id + 1000)}).str, "u2|-");
   EXPECT_LE(Redis({"PTTL", Key(id + 1000)}).integer, 5'000) << "404s are cached briefly";
 }
 
@@ -167,7 +186,7 @@ TEST_F(UserCacheTest, AWriterReadsItsOwnWritesWhileOthersRead) {
         return;
       }
       while (!stop) {
-        auto response = client.Request("GET", path);
+        auto response = client.Request("GET", path, {}, As(id));
         if (!response || response->status != 200) {
           ++reader_errors;
           ADD_FAILURE() << "reader got " << (response ? response->body : "no answer");
@@ -176,30 +195,35 @@ TEST_F(UserCacheTest, AWriterReadsItsOwnWritesWhileOthersRead) {
       }
     });
   }
+  // The readers stop however the test ends (an ASSERT below returns early).
+  struct StopOnExit {
+    std::atomic<bool>& flag;
+    ~StopOnExit() { flag = true; }
+  } stop_on_exit{stop};
+  const Headers as_admin = AsAdmin();
   HttpClient writer(port);
   ASSERT_TRUE(writer.Connect());
   for (int i = 1; i <= 40; ++i) {
     const std::string name = "Name " + std::to_string(i);
-    auto patched = writer.Request("PATCH", path, R"({"name":")" + name + R"("})",
-                                  {{"Content-Type", "application/json"}});
+    auto patched = writer.Request("PATCH", path, R"({"name":")" + name + R"("})", as_admin);
     ASSERT_TRUE(patched);
     ASSERT_EQ(patched->status, 200) << patched->body;
-    auto read = writer.Request("GET", path);
+    auto read = writer.Request("GET", path, {}, as_admin);
     ASSERT_TRUE(read);
     EXPECT_EQ(Field(read->body, "name"), name) << "round " << i;
     EXPECT_EQ(read->Header("ETag"), patched->Header("ETag")) << "round " << i;
   }
   stop = true;
   readers.clear();
-  auto deleted = writer.Request("DELETE", path);
+  auto deleted = writer.Request("DELETE", path, {}, as_admin);
   ASSERT_TRUE(deleted);
   EXPECT_EQ(deleted->status, 204);
-  auto gone = writer.Request("GET", path);
+  auto gone = writer.Request("GET", path, {}, as_admin);
   ASSERT_TRUE(gone);
   EXPECT_EQ(gone->status, 404);
   EXPECT_EQ(reader_errors.load(), 0);
   EXPECT_GE(Metric(port, "myriad_cache_invalidations_total{cache=\"user\",outcome=\"ok\"}"), 41);
-  EXPECT_EQ(Redis({"GET", Key(id)}).str, "u1|~") << "a tombstone holds off stale fills";
+  EXPECT_EQ(Redis({"GET", Key(id)}).str, "u2|~") << "a tombstone holds off stale fills";
 }
 
 TEST_F(UserCacheTest, AnotherInstanceDropsItsCopyWhenItHearsOfTheWrite) {
@@ -211,21 +235,21 @@ TEST_F(UserCacheTest, AnotherInstanceDropsItsCopyWhenItHearsOfTheWrite) {
       10s));
   const auto id = InsertUsers(1).at(0);
   const std::string path = "/api/users/" + std::to_string(id);
-  auto before = Call(b->port(), "GET", path);  // B caches it (in process and in Redis)
+  auto before = Call(b->port(), "GET", path, {}, As(id));  // B caches it (in process and in Redis)
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 200);
   const double local_hits = Cache(b->port(), "local", "hit");
-  ASSERT_EQ(Field(Call(b->port(), "GET", path)->body, "name"), Field(before->body, "name"));
+  ASSERT_EQ(Field(Call(b->port(), "GET", path, {}, As(id))->body, "name"),
+            Field(before->body, "name"));
   ASSERT_EQ(Cache(b->port(), "local", "hit"), local_hits + 1) << "B serves it from its process";
 
-  auto patched = Call(a->port(), "PATCH", path, R"({"name":"Changed By A"})",
-                      {{"Content-Type", "application/json"}});
+  auto patched = Call(a->port(), "PATCH", path, R"({"name":"Changed By A"})", AsAdmin());
   ASSERT_TRUE(patched);
   ASSERT_EQ(patched->status, 200);
   const auto written = Clock::now();
   Clock::duration stale_for{};
   for (;;) {
-    auto read = Call(b->port(), "GET", path);
+    auto read = Call(b->port(), "GET", path, {}, As(id));
     ASSERT_TRUE(read);
     if (Field(read->body, "name") == "Changed By A") break;
     stale_for = Clock::now() - written;
@@ -249,7 +273,7 @@ TEST_F(UserCacheTest, LosingTheFeedCutsInProcessEntriesToTheDegradedTtl) {
       [&] { return Metric(port, "myriad_cache_invalidation_feed_up{cache=\"user\"}") == 1; }, 10s));
   const auto id = InsertUsers(1).at(0);
   const std::string path = "/api/users/" + std::to_string(id);
-  auto before = Call(port, "GET", path);
+  auto before = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 200);
 
@@ -259,7 +283,7 @@ TEST_F(UserCacheTest, LosingTheFeedCutsInProcessEntriesToTheDegradedTtl) {
                 std::to_string(id) + " RETURNING id");
   RedisCall(redis.url(), {"DEL", Key(id)});
   std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(Field(Call(port, "GET", path)->body, "name"), Field(before->body, "name"));
+  EXPECT_EQ(Field(Call(port, "GET", path, {}, As(id))->body, "name"), Field(before->body, "name"));
 
   // ...but once the subscription is lost (messages may have been missed), only for the
   // degraded TTL, even though it comes back at once.
@@ -268,7 +292,7 @@ TEST_F(UserCacheTest, LosingTheFeedCutsInProcessEntriesToTheDegradedTtl) {
   const auto lost = Clock::now();
   Clock::duration stale_for{};
   for (;;) {
-    auto read = Call(port, "GET", path);
+    auto read = Call(port, "GET", path, {}, As(id));
     ASSERT_TRUE(read);
     if (Field(read->body, "name") == "Changed Unannounced") break;
     stale_for = Clock::now() - lost;
@@ -297,7 +321,7 @@ TEST_F(UserCacheTest, ABurstOfMissesMakesOneDatabaseQuery) {
   std::vector<std::optional<HttpResponse>> responses(kClients);
   std::vector<std::jthread> clients;
   for (int i = 0; i < kClients; ++i) {
-    clients.emplace_back([&, i] { responses[i] = Call(port, "GET", path); });
+    clients.emplace_back([&, i] { responses[i] = Call(port, "GET", path, {}, As(id)); });
   }
   EXPECT_TRUE(Eventually(
       [&] { return Metric(port, "myriad_cache_load_waits_total{cache=\"user\"}") == kClients - 1; },
@@ -318,7 +342,7 @@ TEST_F(UserCacheTest, CorruptOrForeignValuesAreIgnoredNotServed) {
   const auto port = server->port();
   const auto id = InsertUsers(1).at(0);
   const std::string path = "/api/users/" + std::to_string(id);
-  auto truth = Call(port, "GET", path);
+  auto truth = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(truth);
   ASSERT_EQ(truth->status, 200);
   const std::string good = truth->body;
@@ -328,15 +352,15 @@ TEST_F(UserCacheTest, CorruptOrForeignValuesAreIgnoredNotServed) {
   const std::vector<std::string> bad = {
       "garbage",
       "\x80\x04\x95pickled",
-      "u2|" + good,                                                     // another schema version
-      "u1|" + other_id,                                                 // someone else's user
-      "u1|" + good.substr(0, good.size() / 2),                          // truncated
-      "u1|" + good.substr(0, good.size() - 1) + ",\"is_admin\":true}",  // a field too many
+      "u1|" + good,                                                     // another schema version
+      "u2|" + other_id,                                                 // someone else's user
+      "u2|" + good.substr(0, good.size() / 2),                          // truncated
+      "u2|" + good.substr(0, good.size() - 1) + ",\"is_admin\":true}",  // a field too many
   };
   double corrupt = Cache(port, "redis", "corrupt");
   for (const auto& value : bad) {
     ASSERT_TRUE(Redis({"SET", Key(id), value}).IsOk());
-    auto read = Call(port, "GET", path);
+    auto read = Call(port, "GET", path, {}, As(id));
     ASSERT_TRUE(read);
     EXPECT_EQ(read->status, 200);
     EXPECT_EQ(read->body, good) << "served a bad cached value: " << value;
@@ -347,8 +371,8 @@ TEST_F(UserCacheTest, CorruptOrForeignValuesAreIgnoredNotServed) {
   // A well-formed value is trusted: the key read above is the one the cache uses.
   std::string forged = good;
   forged.replace(forged.find(Field(good, "name")), Field(good, "name").size(), "Forged Name");
-  ASSERT_TRUE(Redis({"SET", Key(id), "u1|" + forged}).IsOk());
-  auto read = Call(port, "GET", path);
+  ASSERT_TRUE(Redis({"SET", Key(id), "u2|" + forged}).IsOk());
+  auto read = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(read);
   EXPECT_EQ(Field(read->body, "name"), "Forged Name");
 }
@@ -372,7 +396,9 @@ TEST_F(UserCacheTest, RedisKilledAndRestartedUnderTrafficCostsNoErrors) {
     while (!stop) {
       const auto id = ids[rng() % ids.size()];
       std::optional<HttpResponse> response;
-      if (connected) response = client.Request("GET", "/api/users/" + std::to_string(id));
+      if (connected) {
+        response = client.Request("GET", "/api/users/" + std::to_string(id), {}, As(id));
+      }
       std::lock_guard lock(mutex);
       ++statuses[response ? response->status : -1];
       if (!response) connected = client.Connect();
@@ -380,6 +406,7 @@ TEST_F(UserCacheTest, RedisKilledAndRestartedUnderTrafficCostsNoErrors) {
   };
   // The writer checks its own writes through the outage (invalidations are deferred).
   std::atomic<int> stale_reads{0};
+  const Headers as_admin = AsAdmin();
   auto writer = [&] {
     HttpClient client(port);
     if (!client.Connect()) return;
@@ -387,9 +414,8 @@ TEST_F(UserCacheTest, RedisKilledAndRestartedUnderTrafficCostsNoErrors) {
       const std::string name = "Writer " + std::to_string(i);
       // The first ten users only: the others keep being cached after Redis is back.
       const std::string path = "/api/users/" + std::to_string(ids[i % 10]);
-      auto patched = client.Request("PATCH", path, R"({"name":")" + name + R"("})",
-                                    {{"Content-Type", "application/json"}});
-      auto read = client.Request("GET", path);
+      auto patched = client.Request("PATCH", path, R"({"name":")" + name + R"("})", as_admin);
+      auto read = client.Request("GET", path, {}, as_admin);
       std::lock_guard lock(mutex);
       ++statuses[patched ? patched->status : -1];
       ++statuses[read ? read->status : -1];
@@ -445,6 +471,8 @@ struct Tally {
 };
 
 // `per_thread` GETs from each of `threads` clients, spread over `ports`, as fast as they go.
+// Without credentials in `headers` the answers are 401s: those are limited per client address,
+// which is what the tests below are about.
 Tally Hammer(const std::vector<std::uint16_t>& ports, const std::string& path, int threads,
              int per_thread, const std::function<Headers(int)>& headers = {}) {
   Tally tally;
@@ -460,7 +488,8 @@ Tally Hammer(const std::vector<std::uint16_t>& ports, const std::string& path, i
         std::lock_guard lock(mutex);
         if (!response) {
           ++tally.other;
-        } else if (response->status == 200) {
+        } else if (response->status == 200 || response->status == 401) {
+          // Anonymous requests (401) are limited per address like any other.
           ++tally.allowed;
           if (!tally.a_200) tally.a_200 = response;
         } else if (response->status == 429) {
@@ -510,9 +539,23 @@ TEST_F(UserCacheTest, RateLimitHoldsAcrossTwoInstancesSharingRedis) {
   }
   // Another route group has a bucket of its own.
   auto write = Call(a->port(), "PATCH", "/api/users/" + std::to_string(id),
-                    R"({"name":"Still Allowed"})", {{"Content-Type", "application/json"}});
+                    R"({"name":"Still Allowed"})", AsAdmin());
   ASSERT_TRUE(write);
   EXPECT_EQ(write->status, 200) << write->body;
+}
+
+TEST_F(UserCacheTest, AuthenticatedCallersAreLimitedPerUserNotPerAddress) {
+  auto server = Start({"--rate-limit", "on", "--rate-limit-rate", "1", "--rate-limit-burst", "5"});
+  const auto ids = InsertUsers(3);
+  const std::string path = "/api/users/" + std::to_string(ids[0]);
+  // Three users behind one address, 10 requests each, each with its token: one bucket per
+  // user (a token's first request is counted by address: it is verified after the limit).
+  const std::vector<Headers> tokens = {As(ids[0]), As(ids[1]), As(ids[2])};
+  const Tally tally = Hammer({server->port()}, path, 3, 10, [&](int i) { return tokens[i / 10]; });
+  EXPECT_EQ(tally.other, 0);
+  EXPECT_GE(tally.allowed, 15) << "each user has a burst of 5 of their own";
+  EXPECT_LE(tally.allowed, 24);
+  EXPECT_GE(tally.limited, 6);
 }
 
 TEST_F(UserCacheTest, ForwardedForCountsOnlyFromTrustedProxies) {

@@ -91,6 +91,16 @@ const std::vector<Setting>& AllSettings() {
        },
        "none",
        {"10.0.0.1/8", "10.0.0.0/33", "example.com", "::1/129", "unknown"}},
+      {"cors-origins",
+       "MYRIAD_CORS_ORIGINS",
+       "https://App.Example.com:443, http://localhost:3000",
+       [](const ServeSettings& s) {
+         EXPECT_EQ(s.cors_origins,
+                   (std::vector<std::string>{"https://app.example.com", "http://localhost:3000"}));
+       },
+       "none",
+       {"*", "null", "https://app.example.com/", "https://app.example.com/path",
+        "ftp://app.example.com", "app.example.com", "http://localhost:0", "https://*.example.com"}},
       {"max-concurrency",
        "MYRIAD_MAX_CONCURRENCY",
        "1000000",
@@ -321,6 +331,12 @@ const std::vector<Setting>& AllSettings() {
        [](const ServeSettings& s) { EXPECT_EQ(s.auth.hash_queue, 500U); },
        "64",
        {"0", "-1"}},
+      {"hash-queue-timeout",
+       "MYRIAD_HASH_QUEUE_TIMEOUT",
+       "500ms",
+       [](const ServeSettings& s) { EXPECT_EQ(s.auth.hash_queue_timeout, milliseconds{500}); },
+       "2s",
+       {"0", "0ms", "61s", "2m", "-1s", "soon"}},
       {"hash-memory",
        "MYRIAD_HASH_MEMORY",
        "65536",
@@ -431,6 +447,7 @@ TEST_F(SettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(s.max_connections, 16384U);
   EXPECT_EQ(s.max_connections_per_ip, 20U);
   EXPECT_TRUE(s.trusted_proxies.empty());
+  EXPECT_TRUE(s.cors_origins.empty());
   EXPECT_EQ(s.max_concurrency, 10240U);
   EXPECT_EQ(s.max_header_bytes, 16U * 1024);
   EXPECT_EQ(s.max_body_bytes, 1024U * 1024);
@@ -451,6 +468,20 @@ TEST_F(SettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_FALSE(s.migrate);
   EXPECT_EQ(s.migrations_dir, "migrations");
   EXPECT_EQ(s.cursor_secret, "");
+}
+
+TEST_F(SettingsTest, HashQueueTimeoutDefaultsToTwoSecondsAndAllowsAMinute) {
+  EXPECT_EQ(Parse({}).auth.hash_queue_timeout, seconds{2});
+  EXPECT_EQ(Parse({"--hash-queue-timeout", "60s"}).auth.hash_queue_timeout, seconds{60});
+  EXPECT_EQ(Parse({"--hash-queue-timeout", "1ms"}).auth.hash_queue_timeout, milliseconds{1});
+  try {
+    Parse({"--hash-queue-timeout", "90s"});
+    FAIL() << "no error";
+  } catch (const CLI::ValidationError& e) {
+    EXPECT_STREQ(e.what(),
+                 "--hash-queue-timeout (MYRIAD_HASH_QUEUE_TIMEOUT): must be greater than 0 and "
+                 "at most 1m, got '90s'");
+  }
 }
 
 TEST_F(SettingsTest, MigrateIsAFlagAndAVariable) {
@@ -581,6 +612,31 @@ TEST_F(SettingsTest, TrustedProxiesNoneAndPerIpCapFromTheEnvironment) {
   const ServeSettings s = Parse({});
   EXPECT_TRUE(s.trusted_proxies.empty());
   EXPECT_EQ(s.max_connections_per_ip, 3U);
+}
+
+TEST_F(SettingsTest, CorsOriginsRefuseWildcardsAskingForExplicitOrigins) {
+  try {
+    Parse({"--cors-origins", "https://app.example.com,*"});
+    FAIL() << "no error";
+  } catch (const CLI::ValidationError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("--cors-origins (MYRIAD_CORS_ORIGINS): '*' is not "
+                                          "allowed: explicit origins are required",
+                                          0),
+              0U)
+        << e.what();
+  }
+  const ScopedEnv env("MYRIAD_CORS_ORIGINS", "null");
+  const std::string message = ParseFailure({});
+  EXPECT_NE(message.find("MYRIAD_CORS_ORIGINS): 'null' is not allowed"), std::string::npos)
+      << message;
+}
+
+TEST_F(SettingsTest, CorsOriginsNoneAndHelpDefault) {
+  EXPECT_TRUE(Parse({"--cors-origins", "none"}).cors_origins.empty());
+  ServeSettings settings;
+  CLI::App app{"test"};
+  AddServeOptions(app, settings);
+  EXPECT_NE(app.help().find("ORIGINS=none"), std::string::npos) << app.help();
 }
 
 TEST_F(SettingsTest, MissingValueIsRejectedNamingTheFlag) {

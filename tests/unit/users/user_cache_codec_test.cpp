@@ -28,7 +28,7 @@ User SampleUser() {
 constexpr std::string_view kSampleJson =
     "{\"id\":42,\"email\":\"zoe@example.com\","
     "\"name\":\"Zo\xC3\xAB \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80 \\\"Q\\\"\","
-    R"("role":"admin","status":"disabled","created_at":"2026-11-29T08:01:23.123456Z",)"
+    R"("role":"admin","status":"disabled","email_verified":false,"created_at":"2026-11-29T08:01:23.123456Z",)"
     R"("updated_at":"2026-11-29T09:00:00.000000Z","version":7})";
 
 std::string Encoded(const User& u) { return EncodeCachedUser(MakeCachedUser(u).get()); }
@@ -49,10 +49,10 @@ void ExpectCorrupt(std::string_view value, std::int64_t id = 42) {
 }
 
 TEST(UserCacheCodecTest, KeyFormat) {
-  EXPECT_EQ(UserCacheKey(42), "myriad:user:v1:42");
-  EXPECT_EQ(UserCacheKey(1), "myriad:user:v1:1");
+  EXPECT_EQ(UserCacheKey(42), "myriad:user:v2:42");
+  EXPECT_EQ(UserCacheKey(1), "myriad:user:v2:1");
   EXPECT_EQ(UserCacheKey(std::numeric_limits<std::int64_t>::max()),
-            "myriad:user:v1:9223372036854775807");
+            "myriad:user:v2:9223372036854775807");
 }
 
 TEST(UserCacheCodecTest, MakeCachedUserRendersJsonAndETagOnce) {
@@ -67,7 +67,7 @@ TEST(UserCacheCodecTest, EncodeIsPrefixAndCanonicalJson) {
   // Guards kSampleJson itself: if ToJson's spelling changed, the corrupt cases below would
   // be built from the wrong text.
   ASSERT_EQ(ToJson(SampleUser()), kSampleJson);
-  EXPECT_EQ(Encoded(SampleUser()), "u1|" + std::string(kSampleJson));
+  EXPECT_EQ(Encoded(SampleUser()), "u2|" + std::string(kSampleJson));
 }
 
 TEST(UserCacheCodecTest, RoundTrip) {
@@ -94,8 +94,11 @@ TEST(UserCacheCodecTest, RoundTripOfOtherValues) {
   u.status = Status::kActive;
   u.version = std::numeric_limits<std::int32_t>::max();
   u.name = "";
+  u.email_verified = true;
   CachedUserPtr decoded;
   ASSERT_EQ(DecodeCachedUser(Encoded(u), u.id, decoded), Decoded::kUser);
+  EXPECT_TRUE(decoded->user.email_verified);
+  EXPECT_EQ(decoded->public_json, ToPublicJson(u));
   EXPECT_EQ(decoded->user.id, u.id);
   EXPECT_EQ(decoded->user.role, Role::kUser);
   EXPECT_EQ(decoded->user.status, Status::kActive);
@@ -104,21 +107,21 @@ TEST(UserCacheCodecTest, RoundTripOfOtherValues) {
 }
 
 TEST(UserCacheCodecTest, AbsentUser) {
-  EXPECT_EQ(EncodeCachedUser(nullptr), "u1|-");
+  EXPECT_EQ(EncodeCachedUser(nullptr), "u2|-");
   CachedUserPtr user;
-  EXPECT_EQ(DecodeCachedUser("u1|-", 42, user), Decoded::kAbsent);
+  EXPECT_EQ(DecodeCachedUser("u2|-", 42, user), Decoded::kAbsent);
   EXPECT_EQ(user, nullptr);
 }
 
 TEST(UserCacheCodecTest, Tombstone) {
   CachedUserPtr user;
-  EXPECT_EQ(DecodeCachedUser("u1|~", 42, user), Decoded::kTombstone);
+  EXPECT_EQ(DecodeCachedUser("u2|~", 42, user), Decoded::kTombstone);
   EXPECT_EQ(user, nullptr);
 }
 
 TEST(UserCacheCodecTest, MarkersMustBeExact) {
-  for (const char* value : {"u1|--", "u1|~~", "u1|- ", "u1|-~", "u1|", "u1|null", "u1|[]", "u1|42",
-                            "u1|\"u\"", "u1|{}", "-", "~"}) {
+  for (const char* value : {"u2|--", "u2|~~", "u2|- ", "u2|-~", "u2|", "u2|null", "u2|[]", "u2|42",
+                            "u2|\"u\"", "u2|{}", "-", "~"}) {
     SCOPED_TRACE(value);
     ExpectCorrupt(value);
   }
@@ -128,12 +131,14 @@ TEST(UserCacheCodecTest, EmptyIsCorrupt) { ExpectCorrupt(""); }
 
 TEST(UserCacheCodecTest, MissingOrForeignPrefixIsCorrupt) {
   ExpectCorrupt(kSampleJson);
-  ExpectCorrupt("u2|" + std::string(kSampleJson));
-  ExpectCorrupt("u2|-");
-  ExpectCorrupt("u2|~");
-  ExpectCorrupt("U1|" + std::string(kSampleJson));
-  ExpectCorrupt("u1" + std::string(kSampleJson));
-  ExpectCorrupt(" u1|" + std::string(kSampleJson));
+  // Values of the previous format (before email_verified) and of a later one.
+  ExpectCorrupt("u1|" + std::string(kSampleJson));
+  ExpectCorrupt("u1|-");
+  ExpectCorrupt("u1|~");
+  ExpectCorrupt("u3|" + std::string(kSampleJson));
+  ExpectCorrupt("U2|" + std::string(kSampleJson));
+  ExpectCorrupt("u2" + std::string(kSampleJson));
+  ExpectCorrupt(" u2|" + std::string(kSampleJson));
 }
 
 TEST(UserCacheCodecTest, UserWithAnotherIdIsCorrupt) {
@@ -147,9 +152,9 @@ TEST(UserCacheCodecTest, UserWithAnotherIdIsCorrupt) {
 
 TEST(UserCacheCodecTest, MissingFieldIsCorrupt) {
   const std::string value = Encoded(SampleUser());
-  for (std::string_view field :
-       {R"("email":"zoe@example.com",)", R"("role":"admin",)", R"("status":"disabled",)",
-        R"("created_at":"2026-11-29T08:01:23.123456Z",)", R"("id":42,)"}) {
+  for (std::string_view field : {R"("email":"zoe@example.com",)", R"("role":"admin",)",
+                                 R"("status":"disabled",)", R"("email_verified":false,)",
+                                 R"("created_at":"2026-11-29T08:01:23.123456Z",)", R"("id":42,)"}) {
     SCOPED_TRACE(field);
     ExpectCorrupt(Replaced(value, field, ""));
   }
@@ -172,6 +177,8 @@ TEST(UserCacheCodecTest, WrongTypesAreCorrupt) {
   ExpectCorrupt(Replaced(value, R"("email":"zoe@example.com")", R"("email":null)"));
   ExpectCorrupt(Replaced(value, R"("role":"admin")", R"("role":1)"));
   ExpectCorrupt(Replaced(value, R"("status":"disabled")", R"("status":true)"));
+  ExpectCorrupt(Replaced(value, R"("email_verified":false)", R"("email_verified":0)"));
+  ExpectCorrupt(Replaced(value, R"("email_verified":false)", R"("email_verified":"false")"));
   ExpectCorrupt(
       Replaced(value, R"("updated_at":"2026-11-29T09:00:00.000000Z")", R"("updated_at":[])"));
 }

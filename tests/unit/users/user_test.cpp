@@ -19,6 +19,7 @@ User SampleUser() {
   u.name = "Ada Lovelace";
   u.role = Role::kAdmin;
   u.status = Status::kDisabled;
+  u.email_verified = true;
   u.created_at = "2026-11-29T08:01:23.123456Z";
   u.updated_at = "2026-11-29T09:00:00.000000Z";
   u.version = 7;
@@ -44,10 +45,18 @@ TEST(UserTest, ParseRejectsOtherSpellings) {
 }
 
 TEST(UserTest, ToJsonHasEveryFieldInOrder) {
-  EXPECT_EQ(ToJson(SampleUser()),
-            R"({"id":42,"email":"ada@example.com","name":"Ada Lovelace","role":"admin",)"
-            R"("status":"disabled","created_at":"2026-11-29T08:01:23.123456Z",)"
-            R"("updated_at":"2026-11-29T09:00:00.000000Z","version":7})");
+  EXPECT_EQ(
+      ToJson(SampleUser()),
+      R"({"id":42,"email":"ada@example.com","name":"Ada Lovelace","role":"admin",)"
+      R"("status":"disabled","email_verified":true,"created_at":"2026-11-29T08:01:23.123456Z",)"
+      R"("updated_at":"2026-11-29T09:00:00.000000Z","version":7})");
+}
+
+TEST(UserTest, PublicJsonShowsOnlyIdNameAndCreation) {
+  User u = SampleUser();
+  u.name = "Ada \"Q\"";
+  EXPECT_EQ(ToPublicJson(u),
+            R"({"id":42,"name":"Ada \"Q\"","created_at":"2026-11-29T08:01:23.123456Z"})");
 }
 
 TEST(UserTest, ToJsonExtremeNumbers) {
@@ -87,7 +96,7 @@ TEST(UserTest, ToJsonEscapesNames) {
     ASSERT_FALSE(ec) << json;
     EXPECT_EQ(v.at("name").as_string(), name);
     EXPECT_EQ(v.at("email").as_string(), name);
-    EXPECT_EQ(v.as_object().size(), 8u);
+    EXPECT_EQ(v.as_object().size(), 9u);
   }
 }
 
