@@ -76,6 +76,10 @@ class HasherMetrics::Impl final : public prometheus::Collectable {
   void Refused(Op op) {
     refused_.by_op[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed);
   }
+  void GaveUp(Op op) {
+    depth_.value.fetch_sub(1, std::memory_order_relaxed);
+    gave_up_.by_op[static_cast<std::size_t>(op)].fetch_add(1, std::memory_order_relaxed);
+  }
   void Expired(std::size_t shard, Op op, double waited_seconds) {
     depth_.value.fetch_sub(1, std::memory_order_relaxed);
     kHistogram.Observe(cells_, shard, kWaitBase, waited_seconds);
@@ -96,7 +100,11 @@ class HasherMetrics::Impl final : public prometheus::Collectable {
     if (outcome == Outcome::kBusyQueueFull) {
       return refused_.by_op[static_cast<std::size_t>(op)].load(std::memory_order_relaxed);
     }
-    return cells_.Sum(CountCell(op, outcome));
+    const std::uint64_t gave_up =
+        outcome == Outcome::kBusyDeadline
+            ? gave_up_.by_op[static_cast<std::size_t>(op)].load(std::memory_order_relaxed)
+            : 0;
+    return cells_.Sum(CountCell(op, outcome)) + gave_up;
   }
   std::uint64_t QueueDepth() const { return depth_.value.load(std::memory_order_relaxed); }
   std::uint64_t InProgress() const { return cells_.Sum(kInProgressCell); }
@@ -158,6 +166,7 @@ class HasherMetrics::Impl final : public prometheus::Collectable {
   ShardedCells cells_;
   Depth depth_;
   Refusals refused_;
+  Refusals gave_up_;  // busy_deadline decided on the io thread (PasswordHasher's timer)
 };
 
 HasherMetrics::HasherMetrics(std::size_t hashing_threads)
@@ -167,6 +176,7 @@ HasherMetrics::~HasherMetrics() = default;
 std::size_t HasherMetrics::shards() const { return impl_->shards(); }
 void HasherMetrics::Accepted() { impl_->Accepted(); }
 void HasherMetrics::Refused(Op op) { impl_->Refused(op); }
+void HasherMetrics::GaveUp(Op op) { impl_->GaveUp(op); }
 void HasherMetrics::Expired(std::size_t shard, Op op, double waited_seconds) {
   impl_->Expired(shard, op, waited_seconds);
 }

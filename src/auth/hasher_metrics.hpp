@@ -19,7 +19,8 @@ namespace myriad::auth {
 ///       verify_dummy; outcome ok, busy_queue_full (refused at once), busy_deadline
 ///       (waited past --hash-queue-timeout, not run), error (hashing failed)
 ///   myriad_password_hash_queue_wait_seconds  histogram: acceptance to pick-up, expired
-///                                           jobs included
+///                                           jobs included (not those the caller gave up
+///                                           on before any thread reached them)
 class HasherMetrics {
  public:
   enum class Op : std::uint8_t { kHash, kVerify, kVerifyDummy };
@@ -40,6 +41,9 @@ class HasherMetrics {
   void Accepted();
   /// A job was refused because the queue was full (busy_queue_full).
   void Refused(Op op);
+  /// The caller stopped waiting for a job no thread had picked up by its deadline
+  /// (busy_deadline; the job is dropped when a thread reaches it, uncounted).
+  void GaveUp(Op op);
 
   // Only from the hashing thread that owns `shard`.
   /// A job waited `waited_seconds` and was dropped for its deadline (busy_deadline).

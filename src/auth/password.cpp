@@ -9,15 +9,20 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cassert>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -92,8 +97,6 @@ class QueueSlot {
   std::atomic<std::size_t>* pending_;
 };
 
-// A coroutine that only calls `work`, so co_spawn can run it on the pool. It borrows `work`:
-// the caller co_awaits the result, so its frame (where `work` lives) stays alive until then.
 // Hashing threads yield the CPU to everything else: a burst of logins then queues behind
 // reads instead of slowing them, which is what the hashing bulkhead is for. Measured
 // (bench/login.sh): at nice 10 reads' p99 under a login burst was 8.7x their p99 without
@@ -109,17 +112,6 @@ void LowerThisThreadsPriority() {
   if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kHashingNice);
   }
-}
-
-template <class Work>
-asio::awaitable<std::invoke_result_t<Work&>> Invoke(Work& work) {
-  LowerThisThreadsPriority();
-  co_return work();
-}
-
-template <class Work>
-asio::awaitable<std::invoke_result_t<Work&>> RunOn(asio::thread_pool& pool, Work& work) {
-  return asio::co_spawn(pool.get_executor(), Invoke(work), asio::use_awaitable);
 }
 
 }  // namespace
@@ -196,23 +188,72 @@ struct PasswordHasher::Impl {
         cost(o.cost),
         metrics(std::move(o.metrics)) {}
 
+  // One job between the caller (an io thread) and the hashing thread that may run it.
+  template <class JobResult>
+  struct Job {
+    explicit Job(asio::any_io_executor e) : caller(std::move(e)) {}
+    // 0: queued; 1: a hashing thread took it; 2: the caller gave up on it. Whoever moves
+    // it from 0 decides: a thread runs it, or the caller answers busy and the thread skips.
+    std::atomic<int> phase{0};
+    asio::any_io_executor caller;
+    // The caller's timer, on the caller's frame: touched only on the caller's thread, and
+    // only in phase 1, when the caller waits for the answer however long it takes.
+    asio::steady_timer* wake = nullptr;
+    bool done = false;  // caller's thread
+    std::optional<JobResult> result;
+    std::exception_ptr error;
+  };
+
   // Runs `work` on the pool when a place in the queue is free, else answers `busy` at
-  // once. Holds `self`: the place is given back on the caller's executor, which may be
-  // after the hasher is gone.
+  // once. The caller waits at most --hash-queue-timeout for a thread to take the job: the
+  // hashing threads run SCHED_IDLE, so while requests keep both cores busy they may not run
+  // at all, and a login must then get its 503 in time rather than wait for its request
+  // timeout. `work` owns its inputs and moves into the job, which outlives the caller if
+  // the caller gives up. Holds `self`: the place is given back on the caller's executor,
+  // which may be after the hasher is gone.
   template <class Work>
   static asio::awaitable<std::invoke_result_t<Work&>> Submit(std::shared_ptr<Impl> self, Op op,
                                                              Work work,
                                                              std::invoke_result_t<Work&> busy) {
+    using JobResult = std::invoke_result_t<Work&>;
     const auto slot = QueueSlot::Take(self->pending, self->limit);
     if (!slot) {
       if (self->metrics) self->metrics->Refused(op);
       co_return busy;
     }
     if (self->metrics) self->metrics->Accepted();
-    auto job = [&impl = *self, op, &work, &busy, accepted = Clock::now()] {
-      return impl.Run(op, work, busy, accepted);
-    };
-    co_return co_await RunOn(self->pool, job);
+    const auto accepted = Clock::now();
+    auto job = std::make_shared<Job<JobResult>>(co_await asio::this_coro::executor);
+    asio::steady_timer wake(job->caller, accepted + self->queue_timeout);
+    job->wake = &wake;
+    asio::post(self->pool, [self, job, op, work = std::move(work), busy, accepted]() mutable {
+      int queued = 0;
+      if (!job->phase.compare_exchange_strong(queued, 1)) return;  // the caller gave up
+      LowerThisThreadsPriority();
+      try {
+        job->result.emplace(self->Run(op, work, busy, accepted));
+      } catch (...) {
+        job->error = std::current_exception();
+      }
+      asio::post(job->caller, [job] {
+        job->done = true;
+        job->wake->cancel();
+      });
+    });
+    for (;;) {
+      boost::system::error_code ignored;
+      co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      if (job->done) break;
+      int queued = 0;
+      if (job->phase.compare_exchange_strong(queued, 2)) {
+        if (self->metrics) self->metrics->GaveUp(op);
+        co_return busy;
+      }
+      // A thread has it: its answer comes within one hash.
+      wake.expires_at(asio::steady_timer::time_point::max());
+    }
+    if (job->error) std::rethrow_exception(job->error);
+    co_return std::move(*job->result);
   }
 
   // On a hashing thread. The deadline is checked here, when the job is picked up, rather
