@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <stdexcept>
 #include <utility>
 
@@ -43,16 +42,6 @@ constexpr std::array kRules{
     AccessRule{Method::kGet,    "/api/admin/audit",          Access::kAdmin,  ""},
 };
 // clang-format on
-
-// "Bearer" (any case) then a space: a bearer token was presented, whatever follows.
-bool IsBearer(std::string_view header) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() < kScheme.size()) return false;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
-  }
-  return true;
-}
 
 Access Require(Method method, std::string_view pattern) {
   const auto rule = RuleFor(method, pattern);
@@ -165,7 +154,7 @@ struct AccessControl::State {
       if (!principal) {
         // RFC 6750 3.1: no error code for a request without a bearer token (none, or
         // another scheme such as Basic); invalid_token for a bearer token that failed.
-        if (!IsBearer(header)) {
+        if (!auth::IsBearerScheme(header)) {
           co_return Unauthorized(request, "Log in and send the access token as a Bearer token.",
                                  false);
         }

@@ -274,6 +274,20 @@ User ReadUserColumns(RowReader& reader) {
   return user;
 }
 
+// Every row of `result` through `read`; the first bad cell fails the whole list.
+template <class T, class Read>
+StoreResult<std::vector<T>> ReadRows(const db::PgResult& result, const Read& read) {
+  std::vector<T> rows;
+  rows.reserve(static_cast<std::size_t>(result.rows()));
+  for (int row = 0; row < result.rows(); ++row) {
+    RowReader reader(result, row);
+    T value = read(reader);
+    if (reader.error()) return Fail(std::move(*reader.error()));
+    rows.push_back(std::move(value));
+  }
+  return rows;
+}
+
 StoreResult<User> ReadUser(const db::PgResult& result) {
   if (result.rows() == 0) {
     return Fail(StoreFailure::kNotFound);
@@ -834,10 +848,7 @@ asio::awaitable<StoreResult<std::vector<AuditRecord>>> AccountStore::ListAudit(
   if (!result) {
     co_return Fail(std::move(result).error());
   }
-  std::vector<AuditRecord> records;
-  records.reserve(static_cast<std::size_t>(result->rows()));
-  for (int row = 0; row < result->rows(); ++row) {
-    RowReader reader(*result, row);
+  co_return ReadRows<AuditRecord>(*result, [](RowReader& reader) {
     AuditRecord record;
     record.id = reader.Number(0);
     record.at = reader.Text(1);
@@ -847,12 +858,8 @@ asio::awaitable<StoreResult<std::vector<AuditRecord>>> AccountStore::ListAudit(
     record.ip = reader.Text(5);
     record.request_id = reader.Text(6);
     record.detail = reader.Text(7);
-    if (reader.error()) {
-      co_return Fail(std::move(*reader.error()));
-    }
-    records.push_back(std::move(record));
-  }
-  co_return records;
+    return record;
+  });
 }
 
 asio::awaitable<StoreResult<std::vector<OutboxEntry>>> AccountStore::ListOutbox(
@@ -862,10 +869,7 @@ asio::awaitable<StoreResult<std::vector<OutboxEntry>>> AccountStore::ListOutbox(
   if (!result) {
     co_return Fail(std::move(result).error());
   }
-  std::vector<OutboxEntry> entries;
-  entries.reserve(static_cast<std::size_t>(result->rows()));
-  for (int row = 0; row < result->rows(); ++row) {
-    RowReader reader(*result, row);
+  co_return ReadRows<OutboxEntry>(*result, [](RowReader& reader) {
     OutboxEntry entry;
     entry.id = reader.Number(0);
     entry.created_at = reader.Text(1);
@@ -874,12 +878,8 @@ asio::awaitable<StoreResult<std::vector<OutboxEntry>>> AccountStore::ListOutbox(
     entry.subject = reader.Text(4);
     entry.body = reader.Text(5);
     entry.sent_at = reader.OptionalText(6);
-    if (reader.error()) {
-      co_return Fail(std::move(*reader.error()));
-    }
-    entries.push_back(std::move(entry));
-  }
-  co_return entries;
+    return entry;
+  });
 }
 
 }  // namespace myriad::accounts

@@ -13,16 +13,10 @@ namespace {
 constexpr std::string_view kRoleAdmin = "admin";
 constexpr std::string_view kRoleUser = "user";
 
-// RFC 9110 11.1: the scheme is case-insensitive; one or more spaces before the token.
+// The one token of a Bearer header, spaces trimmed.
 std::optional<std::string_view> BearerToken(std::string_view header) {
-  constexpr std::string_view kScheme = "bearer";
-  if (header.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    const auto c = static_cast<char>(std::tolower(static_cast<unsigned char>(header[i])));
-    if (c != kScheme[i]) return std::nullopt;
-  }
-  std::string_view rest = header.substr(kScheme.size());
-  if (rest.front() != ' ') return std::nullopt;
+  if (!IsBearerScheme(header)) return std::nullopt;
+  std::string_view rest = header.substr(std::string_view("bearer").size());
   while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
   while (!rest.empty() && rest.back() == ' ') rest.remove_suffix(1);
   if (rest.empty() || rest.find(' ') != std::string_view::npos) return std::nullopt;
@@ -89,6 +83,19 @@ core::Result<Principal, AuthError> Authenticator::Authenticate(std::size_t worke
   }
   cache.Put(*token, *verified, now);
   return *principal;
+}
+
+// RFC 9110 11.1: the scheme is case-insensitive; one or more spaces before the token.
+bool IsBearerScheme(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() || authorization[kScheme.size()] != ' ') {
+    return false;
+  }
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    const auto c = static_cast<char>(std::tolower(static_cast<unsigned char>(authorization[i])));
+    if (c != kScheme[i]) return false;
+  }
+  return true;
 }
 
 std::int64_t UnixNow() { return core::WallClockSeconds(); }

@@ -26,7 +26,7 @@ struct Principal {
 /// Why a request carries no usable identity.
 enum class AuthFailure : std::uint8_t {
   kMissing,    // no Authorization header
-  kMalformed,  // not "Bearer <token>"
+  kMalformed,  // not "Bearer <token>" (IsBearerScheme tells another scheme from a bad one)
   kInvalid,    // the token failed Verify() (see token_error)
 };
 
@@ -69,6 +69,10 @@ class Authenticator {
   Options options_;
   std::vector<std::unique_ptr<TokenCache>> caches_;
 };
+
+/// Whether an Authorization value uses the Bearer scheme ("Bearer" in any case, then a
+/// space), whatever follows: RFC 6750 3.1 gives no error code to requests without one.
+bool IsBearerScheme(std::string_view authorization);
 
 /// Unix seconds now (system clock).
 std::int64_t UnixNow();
