@@ -162,9 +162,9 @@ elif ! clang_tidy="$(find_tool clang-tidy)"; then
   failed+=(tidy)
 else
   if [[ $tidy_mode == all ]]; then
-    mapfile -t candidates < <(list_files src | grep -E '\.cpp$' || true)
+    mapfile -t candidates < <(list_files src tools | grep -E '\.cpp$' || true)
   elif git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null 2>&1; then
-    mapfile -t candidates < <(git diff --name-only --diff-filter=d HEAD~1 -- 'src/*.cpp')
+    mapfile -t candidates < <(git diff --name-only --diff-filter=d HEAD~1 -- 'src/*.cpp' 'tools/*.cpp')
   else
     candidates=()
     echo "tidy: skipped (no previous commit to compare with)"
@@ -178,7 +178,7 @@ else
   if [[ ${#candidates[@]} -gt 0 && ${#tidy_files[@]} -eq 0 ]]; then
     echo "tidy: nothing to check (changed files are not in $compile_db)"
   elif [[ $tidy_mode == changed && ${#candidates[@]} -eq 0 ]] && git rev-parse -q --verify 'HEAD~1^{commit}' >/dev/null 2>&1; then
-    echo "tidy: no src/*.cpp changed since HEAD~1"
+    echo "tidy: no src/*.cpp or tools/*.cpp changed since HEAD~1"
   fi
   max="${MYRIAD_TIDY_MAX_FILES:-10}"
   if [[ $tidy_mode != all && ${#tidy_files[@]} -gt $max ]]; then

@@ -126,6 +126,15 @@ void AddSeedOptions(CLI::App& app, SeedSettings& settings) {
   app.add_option("--connections", settings.connections, "Parallel COPY streams")
       ->capture_default_str()
       ->check(CLI::Range(1, 8));
+  // The same names and bounds as `myriad serve`'s (config/auth_settings.cpp).
+  app.add_option("--hash-memory", settings.hash_memory_kib,
+                 "Argon2id memory in KiB of the seed password's hash (serve with the same)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{8}, std::size_t{4} * 1024 * 1024));
+  app.add_option("--hash-passes", settings.hash_passes,
+                 "Argon2id passes of the seed password's hash (serve with the same)")
+      ->capture_default_str()
+      ->check(CLI::Range(1ULL, 64ULL));
 }
 
 int RunSeed(const SeedSettings& settings) {
@@ -151,7 +160,10 @@ int RunSeed(const SeedSettings& settings) {
   }
 
   // Hashed once: every seeded user shares it.
-  const auto hash = auth::HashPassword(db::kSeedPassword);
+  auth::HashCost cost;
+  cost.memory_bytes = settings.hash_memory_kib * 1024;
+  cost.passes = settings.hash_passes;
+  const auto hash = auth::HashPassword(db::kSeedPassword, cost);
   if (!hash) {
     fmt::print(stderr, "myriad seed: cannot hash the seed password (libsodium)\n");
     return 1;

@@ -23,9 +23,16 @@ struct SeedSettings {
   /// Parallel COPY streams (connections), 1..8. Two measured faster here (1M users: 16.7 s
   /// against 21.4 s on 2 cores), at the price of created_at growing with id per stream only.
   int connections = 2;
+  /// Argon2id cost of the one hash every seeded user shares; the defaults are the server's
+  /// (OWASP's minimum). bench/scale lowers both, on the seed and on `myriad serve`, so that
+  /// 10,000 users can log in within its ramp-up on 2 cores (bench/login.sh measures logins
+  /// at the real cost).
+  std::size_t hash_memory_kib = 19 * 1024;
+  unsigned long long hash_passes = 2;
 };
 
-/// Registers --users, --seed, --batch, --connections and the database options on `app`.
+/// Registers --users, --seed, --batch, --connections, --hash-memory, --hash-passes and the
+/// database options on `app`.
 void AddSeedOptions(CLI::App& app, SeedSettings& settings);
 
 /// `myriad seed`: streams settings.users synthetic users into the migrated `users` table with

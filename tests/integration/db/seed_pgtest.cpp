@@ -74,6 +74,20 @@ TEST_F(SeedTest, SeedsUniqueUsersWithTheKnownPasswordThenRefusesASecondTime) {
   EXPECT_EQ(Value("SELECT count(*) FROM users"), "10000");
 }
 
+// bench/scale lowers the seed password's Argon2id cost (and the server's to match).
+TEST_F(SeedTest, HashesTheSeedPasswordAtTheCostAskedFor) {
+  MigrateSchema();
+  auto settings = Settings(50);
+  settings.hash_memory_kib = 256;
+  settings.hash_passes = 1;
+  ASSERT_EQ(app::RunSeed(settings), 0);
+  const std::string hash = Value("SELECT password_hash FROM users WHERE id = 1");
+  EXPECT_NE(hash.find("$argon2id$v=19$m=256,t=1,p=1$"), std::string::npos) << hash;
+  ASSERT_GE(sodium_init(), 0);
+  EXPECT_EQ(crypto_pwhash_str_verify(hash.c_str(), kSeedPassword.data(), kSeedPassword.size()), 0);
+  EXPECT_EQ(Value("SELECT count(DISTINCT password_hash) FROM users"), "1");
+}
+
 TEST_F(SeedTest, RefusesWithoutTheUsersTable) { EXPECT_EQ(app::RunSeed(Settings(10)), 1); }
 
 TEST_F(SeedTest, CopyIntoAMissingTableIsAQueryErrorAndTheConnectionStaysUsable) {

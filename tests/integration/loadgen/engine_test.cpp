@@ -1,0 +1,398 @@
+// myriad-load's engine against a small HTTP server inside the test that answers, delays,
+// fails or stalls chosen requests: exact counting in the closed loop, error classes, the
+// open loop's view of a stalled server (coordinated omission), virtual users carrying a
+// captured token, and the command line's SLO gate exit codes.
+#include "loadgen/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "loadgen/scenario.hpp"
+#include "support/process.hpp"
+
+namespace myriad::load {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// Paths: /delay/MS (answer after MS), /status/CODE, /close (Connection: close), /reset
+// (close without answering), /garbage (not HTTP), POST /login ({"access_token":"tok-N"}),
+// /me (401 without "Authorization: Bearer tok-..."), anything else 200 "ok". Requests that
+// arrive inside the stall window are answered when it ends.
+class TestServer {
+ public:
+  TestServer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(io_, Accept(), asio::detached);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~TestServer() {
+    io_.stop();
+    thread_.join();
+  }
+  TestServer(const TestServer&) = delete;
+  TestServer& operator=(const TestServer&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string Url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  /// Stalls requests that arrive from `from` after the first request until `to` after it.
+  void StallAfterFirstRequest(Clock::duration from, Clock::duration to) {
+    stall_from_ = from;
+    stall_to_ = to;
+  }
+  std::int64_t Count(const std::string& path) {
+    const std::lock_guard lock(mutex_);
+    return counts_[path];
+  }
+  std::int64_t Total() {
+    const std::lock_guard lock(mutex_);
+    std::int64_t n = 0;
+    for (const auto& [path, count] : counts_) n += count;
+    return n;
+  }
+
+ private:
+  asio::awaitable<void> Accept() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      asio::co_spawn(io_, Serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Serve(asio::ip::tcp::socket socket) {
+    boost::beast::flat_buffer buffer;
+    asio::steady_timer timer(io_);
+    for (;;) {
+      http::request<http::string_body> request;
+      auto [ec, n] =
+          co_await http::async_read(socket, buffer, request, asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      const std::string path(request.target());
+      const auto now = Clock::now();
+      Clock::time_point first;
+      {
+        const std::lock_guard lock(mutex_);
+        ++counts_[path];
+        if (!first_) first_ = now;
+        first = *first_;
+      }
+      if (stall_to_ > stall_from_ && now >= first + stall_from_ && now < first + stall_to_) {
+        timer.expires_at(first + stall_to_);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+      http::response<http::string_body> response{http::status::ok, 11};
+      response.set(http::field::content_type, "text/plain");
+      response.body() = "ok";
+      if (path.rfind("/delay/", 0) == 0) {
+        timer.expires_after(std::chrono::milliseconds(std::stoi(path.substr(7))));
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+      } else if (path.rfind("/status/", 0) == 0) {
+        response.result(static_cast<unsigned>(std::stoi(path.substr(8))));
+      } else if (path == "/close") {
+        response.keep_alive(false);
+      } else if (path == "/reset") {
+        co_return;
+      } else if (path == "/garbage") {
+        const std::string junk = "NOT HTTP AT ALL\r\n\r\n";
+        co_await asio::async_write(socket, asio::buffer(junk), asio::as_tuple(asio::use_awaitable));
+        co_return;
+      } else if (path == "/login") {
+        const auto token = ++tokens_;
+        response.set(http::field::content_type, "application/json");
+        response.body() = "{\"access_token\":\"tok-" + std::to_string(token) +
+                          "\",\"n\":" + std::to_string(token) + "}";
+      } else if (path == "/me") {
+        const auto auth = request[http::field::authorization];
+        if (auth.rfind("Bearer tok-", 0) != 0) response.result(http::status::unauthorized);
+      }
+      response.prepare_payload();
+      auto [write_ec, written] =
+          co_await http::async_write(socket, response, asio::as_tuple(asio::use_awaitable));
+      if (write_ec || !response.keep_alive()) co_return;
+    }
+  }
+
+  asio::io_context io_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::map<std::string, std::int64_t> counts_;
+  std::optional<Clock::time_point> first_;
+  std::atomic<std::int64_t> tokens_{0};
+  Clock::duration stall_from_{};
+  Clock::duration stall_to_{};
+};
+
+EngineOptions Options(const TestServer& server, const std::string& path, Mode mode) {
+  EngineOptions o;
+  o.mode = mode;
+  o.target = ParseTarget(server.Url(path)).value();
+  o.threads = 2;
+  o.connections = 4;
+  o.duration = 2s;
+  o.request_timeout = 5s;
+  o.interval = 500ms;
+  return o;
+}
+
+RunResult RunPath(const EngineOptions& o) {
+  const auto scenario = SingleRequestScenario("GET", o.target.path, {}, "", false);
+  return load::Run(o, scenario, nullptr, nullptr);
+}
+
+std::int64_t Error(const RunResult& r, ErrorKind kind) {
+  return r.total.errors[static_cast<std::size_t>(kind)];
+}
+
+TEST(LoadEngineTest, ClosedLoopWithRequestCountSendsExactlyThatMany) {
+  TestServer server;
+  auto o = Options(server, "/hello", Mode::kClosed);
+  o.connections = 7;
+  o.total_requests = 1000;
+  const auto r = RunPath(o);
+  EXPECT_EQ(r.total.requests, 1000);
+  EXPECT_EQ(r.total.ok, 1000);
+  EXPECT_EQ(r.total.latency.Count(), 1000);
+  EXPECT_EQ(r.total.Errors(), 0);
+  EXPECT_EQ(server.Count("/hello"), 1000);
+  ASSERT_EQ(r.tasks.size(), 1U);
+  EXPECT_EQ(r.tasks[0].second.requests, 1000);
+  EXPECT_GT(r.RequestsPerSecond(), 0);
+}
+
+TEST(LoadEngineTest, ClosedLoopForADurationCountsWhatTheServerAnswered) {
+  TestServer server;
+  auto o = Options(server, "/hello", Mode::kClosed);
+  o.duration = 1s;
+  const auto r = RunPath(o);
+  EXPECT_GT(r.total.requests, 100);
+  EXPECT_EQ(r.total.Errors(), 0);
+  // Requests answered after the measured second (before every thread has stopped) are not
+  // counted, so the server saw a few more, never fewer.
+  EXPECT_GE(server.Count("/hello"), r.total.requests);
+  EXPECT_GE(static_cast<double>(r.total.requests),
+            0.9 * static_cast<double>(server.Count("/hello")));
+  EXPECT_NEAR(r.duration_s, 1.0, 0.2);
+  EXPECT_FALSE(r.timeline.empty());
+}
+
+TEST(LoadEngineTest, ErrorsAreClassifiedByKindAndStatus) {
+  TestServer server;
+  {
+    auto o = Options(server, "/status/503", Mode::kClosed);
+    o.total_requests = 50;
+    const auto r = RunPath(o);
+    EXPECT_EQ(Error(r, ErrorKind::kStatus), 50);
+    EXPECT_EQ(r.total.statuses.at(503), 50);
+    EXPECT_EQ(r.total.ok, 0);
+    EXPECT_EQ(r.total.latency.Count(), 50);  // answered: their latency counts
+  }
+  {
+    auto o = Options(server, "/delay/3000", Mode::kClosed);
+    o.total_requests = 2;
+    o.connections = 2;
+    o.request_timeout = 300ms;
+    const auto started = Clock::now();
+    const auto r = RunPath(o);
+    EXPECT_EQ(Error(r, ErrorKind::kTimeout), 2);
+    EXPECT_LT(Clock::now() - started, 2500ms);
+    EXPECT_GE(r.total.latency.Min(), 250'000);  // a timeout's latency is the wait
+  }
+  {
+    auto o = Options(server, "/reset", Mode::kClosed);
+    o.total_requests = 20;
+    const auto r = RunPath(o);
+    EXPECT_EQ(Error(r, ErrorKind::kReset), 20);
+  }
+  {
+    auto o = Options(server, "/garbage", Mode::kClosed);
+    o.total_requests = 20;
+    const auto r = RunPath(o);
+    EXPECT_EQ(Error(r, ErrorKind::kProtocol), 20);
+  }
+  {
+    auto o = Options(server, "/close", Mode::kClosed);
+    o.total_requests = 100;
+    const auto r = RunPath(o);
+    EXPECT_EQ(r.total.ok, 100);  // Connection: close is not an error: reconnect and go on
+  }
+  {
+    // A port nobody listens on: take one and close it again.
+    std::uint16_t port = 0;
+    {
+      asio::io_context io;
+      asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+      port = probe.local_endpoint().port();
+    }
+    EngineOptions o = Options(server, "/", Mode::kClosed);
+    o.target = ParseTarget("http://127.0.0.1:" + std::to_string(port) + "/").value();
+    o.total_requests = 10;
+    const auto r = RunPath(o);
+    EXPECT_EQ(Error(r, ErrorKind::kConnect), 10);
+    EXPECT_EQ(r.total.latency.Count(), 0);
+  }
+}
+
+// The server stops answering for one second in the middle of a three-second run. A closed
+// loop with one connection sends nothing while it waits, so only one request sees the stall
+// and the percentiles look fine (coordinated omission); the open loop keeps sending on
+// schedule and every request due during the stall reports how late it was answered.
+TEST(LoadEngineTest, OpenLoopReportsAStallThatAClosedLoopHides) {
+  RunResult open;
+  RunResult closed;
+  {
+    TestServer server;
+    server.StallAfterFirstRequest(1s, 2s);
+    auto o = Options(server, "/hello", Mode::kOpen);
+    o.rate = RateSchedule::Parse("200/s").value();
+    o.connections = 400;
+    o.duration = 3s;
+    open = RunPath(o);
+  }
+  {
+    TestServer server;
+    server.StallAfterFirstRequest(1s, 2s);
+    auto o = Options(server, "/hello", Mode::kClosed);
+    o.connections = 1;
+    o.threads = 1;
+    o.duration = 3s;
+    closed = RunPath(o);
+  }
+  EXPECT_EQ(open.total.Errors(), 0);
+  EXPECT_NEAR(static_cast<double>(open.total.requests), 600, 60);
+  // About a third of the arrivals fall in the stall, waiting 0..1 s: p90 near 700 ms.
+  EXPECT_GE(open.total.latency.ValueAtPercentile(90), 400'000);
+  EXPECT_GE(open.total.latency.Max(), 800'000);
+  // The closed loop saw the same stall (its max) but its p90 does not show it.
+  EXPECT_GE(closed.total.latency.Max(), 800'000);
+  EXPECT_LT(closed.total.latency.ValueAtPercentile(90), 100'000);
+}
+
+TEST(LoadEngineTest, OpenLoopQueuesArrivalsWhenEveryConnectionIsBusy) {
+  TestServer server;
+  auto o = Options(server, "/delay/200", Mode::kOpen);
+  o.rate = RateSchedule::Parse("100/s").value();
+  o.connections = 2;  // serves 10 req/s: arrivals pile up and their waiting counts
+  o.duration = 1s;
+  const auto r = RunPath(o);
+  EXPECT_GT(r.unsent, 50);  // still waiting for a connection at the end
+  EXPECT_EQ(Error(r, ErrorKind::kTimeout), r.unsent);
+  EXPECT_GE(r.total.latency.Max(), 500'000);
+}
+
+TEST(LoadEngineTest, VirtualUsersLogInOnceAndCarryTheirToken) {
+  TestServer server;
+  const auto dir = std::filesystem::temp_directory_path() / "myriad-load-users-test";
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "users.json";
+  std::ofstream(file) << R"({
+    "name": "login then read",
+    "on_start": {"name": "login", "requests": [{"method": "POST", "path": "/login",
+        "body": {"user": "{{user}}"}, "capture": {"token": "json:/access_token"},
+        "expect": [200]}]},
+    "tasks": [
+      {"name": "me", "weight": 3, "think": "20ms..40ms",
+       "requests": [{"path": "/me", "headers": {"Authorization": "Bearer {{token}}"}}]},
+      {"name": "two steps", "weight": 1, "think": "20ms",
+       "requests": [{"path": "/hello"}, {"path": "/me", "headers": {"Authorization": "Bearer {{token}}"}}]}
+    ]})";
+  auto scenario = LoadScenario(file);
+  ASSERT_TRUE(scenario) << scenario.error();
+  EngineOptions o = Options(server, "/", Mode::kUsers);
+  o.users = 20;
+  o.spawn_rate = 100;
+  o.duration = 1s;
+  const auto r = load::Run(o, scenario.value(), nullptr, nullptr);
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(server.Count("/login"), 20);  // once per user, during the ramp
+  EXPECT_EQ(r.total.Errors(), 0);
+  ASSERT_EQ(r.tasks.size(), 3U);
+  EXPECT_EQ(r.tasks[0].first, "login");
+  EXPECT_EQ(r.tasks[1].first, "me");
+  EXPECT_EQ(r.tasks[2].first, "two steps");
+  EXPECT_GT(r.tasks[1].second.requests, r.tasks[2].second.requests);
+  EXPECT_GT(r.tasks[2].second.requests, 0);
+  // 20 users each doing a task per ~30 ms for 1 s: several hundred requests, no more.
+  EXPECT_GT(r.total.requests, 200);
+  EXPECT_LT(r.total.requests, 2000);
+  EXPECT_EQ(r.users, 20);
+  EXPECT_EQ(r.connections, 20);
+}
+
+TEST(LoadEngineTest, TargetsAreHttpUrls) {
+  const auto t = ParseTarget("http://127.0.0.1:8080/api/users?limit=5");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t.value().host, "127.0.0.1");
+  EXPECT_EQ(t.value().port, 8080);
+  EXPECT_EQ(t.value().host_header, "127.0.0.1:8080");
+  EXPECT_EQ(t.value().path, "/api/users?limit=5");
+  const auto v6 = ParseTarget("http://[::1]:9000");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6.value().host, "::1");
+  EXPECT_EQ(v6.value().path, "/");
+  EXPECT_FALSE(ParseTarget("https://127.0.0.1/"));
+  EXPECT_FALSE(ParseTarget("127.0.0.1:8080"));
+  EXPECT_FALSE(ParseTarget("http://127.0.0.1:0/"));
+}
+
+// The SLO gate: exit 0 when every objective passes, 1 when one fails, 2 for a bad --slo.
+TEST(LoadCommandTest, SloGateExitCodes) {
+  TestServer server;
+  const auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {MYRIAD_LOAD_BINARY, "-q", "-n", "200", "-c", "4"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(server.Url("/hello"));
+    testing::ChildProcess child(argv);
+    auto code = child.Wait(60s);
+    return std::make_pair(code.value_or(-1), child.output());
+  };
+  auto [pass, pass_out] = run({"--slo", "p99<10s,errors<1%"});
+  EXPECT_EQ(pass, 0) << pass_out;
+  EXPECT_NE(pass_out.find("PASS"), std::string::npos) << pass_out;
+  auto [fail, fail_out] = run({"--slo", "p50<1us"});
+  EXPECT_EQ(fail, 1) << fail_out;
+  EXPECT_NE(fail_out.find("FAIL"), std::string::npos) << fail_out;
+  auto [bad, bad_out] = run({"--slo", "p99<fast"});
+  EXPECT_EQ(bad, 2) << bad_out;
+  EXPECT_NE(bad_out.find("p99<fast"), std::string::npos) << bad_out;
+  // --slo without a value is the usual acceptance: four objectives.
+  auto [dflt, dflt_out] = run({"--slo"});
+  EXPECT_EQ(dflt, 0) << dflt_out;
+  EXPECT_NE(dflt_out.find("p95<200ms"), std::string::npos) << dflt_out;
+  // Every request failing fails the default gate's error objective.
+  std::vector<std::string> argv = {MYRIAD_LOAD_BINARY,       "-q", "-n", "50", "--slo",
+                                   server.Url("/status/500")};
+  testing::ChildProcess failing(argv);
+  EXPECT_EQ(failing.Wait(60s).value_or(-1), 1) << failing.output();
+}
+
+}  // namespace
+}  // namespace myriad::load

@@ -1,0 +1,191 @@
+#include "loadgen/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/optional/optional.hpp>
+#include <cstring>
+#include <optional>
+
+namespace myriad::load {
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using boost::system::error_code;
+
+constexpr std::size_t kInitialBuffer = 4096;
+constexpr std::size_t kHeaderLimit = 64 * 1024;
+constexpr std::uint64_t kBodyLimit = 64ULL * 1024 * 1024;
+
+// Beast's own response_parser keeps every field and the body in a message; a load
+// generator reads most responses only for their status and length, so this parser keeps
+// the rest only when a capture needs it.
+class ResponseParser final : public http::basic_parser<false> {
+ public:
+  ResponseParser(Response& out, bool keep) : out_(out), keep_(keep) {
+    header_limit(kHeaderLimit);
+    body_limit(kBodyLimit);
+    eager(true);
+  }
+
+ private:
+  void on_request_impl(http::verb /*method*/, boost::beast::string_view /*method_str*/,
+                       boost::beast::string_view /*target*/, int /*version*/,
+                       error_code& ec) override {
+    ec = http::error::bad_method;  // cannot happen: this parser reads responses
+  }
+  void on_response_impl(int code, boost::beast::string_view /*reason*/, int /*version*/,
+                        error_code& /*ec*/) override {
+    out_.status = code;
+  }
+  void on_field_impl(http::field /*name*/, boost::beast::string_view name,
+                     boost::beast::string_view value, error_code& /*ec*/) override {
+    if (keep_) out_.headers.emplace_back(std::string(name), std::string(value));
+  }
+  void on_header_impl(error_code& /*ec*/) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         error_code& /*ec*/) override {
+    if (keep_ && length && *length <= kBodyLimit) out_.body.reserve(*length);
+  }
+  std::size_t on_body_impl(boost::beast::string_view body, error_code& /*ec*/) override {
+    if (keep_) out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t /*size*/, boost::beast::string_view /*extensions*/,
+                            error_code& /*ec*/) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t /*remain*/, boost::beast::string_view body,
+                                 error_code& /*ec*/) override {
+    if (keep_) out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code& /*ec*/) override {}
+
+  Response& out_;
+  bool keep_;
+};
+
+bool IsReset(const error_code& ec) {
+  return ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+         ec == http::error::partial_message;
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(const asio::any_io_executor& executor)
+    : socket_(executor), buffer_(kInitialBuffer) {}
+
+asio::awaitable<bool> HttpConnection::Connect(const asio::ip::tcp::endpoint& endpoint,
+                                              Clock::time_point deadline) {
+  Close();
+  expired_ = false;
+  deadline_ = deadline;
+  error_code ec;
+  socket_.open(endpoint.protocol(), ec);
+  if (ec) {
+    deadline_ = Clock::time_point::max();
+    co_return false;
+  }
+  auto [connect_ec] = co_await socket_.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+  deadline_ = Clock::time_point::max();
+  if (connect_ec || !socket_.is_open()) {
+    Close();
+    co_return false;
+  }
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  co_return true;
+}
+
+asio::awaitable<Response> HttpConnection::Exchange(std::string_view request, bool head, bool keep,
+                                                   Clock::time_point deadline) {
+  Response out;
+  const auto fail = [&](ErrorKind kind) {
+    out.ok = false;
+    out.error = kind;
+    Close();
+    return std::move(out);
+  };
+  if (!socket_.is_open()) co_return fail(ErrorKind::kReset);
+  expired_ = false;
+  deadline_ = deadline;
+
+  auto [write_ec, written] = co_await asio::async_write(
+      socket_, asio::buffer(request.data(), request.size()), asio::as_tuple(asio::use_awaitable));
+  if (write_ec) {
+    deadline_ = Clock::time_point::max();
+    co_return fail(expired_ ? ErrorKind::kTimeout : ErrorKind::kReset);
+  }
+
+  ResponseParser parser(out, keep);
+  if (head) parser.skip(true);
+  for (;;) {
+    // Parse what is buffered first: it may hold the whole response already.
+    if (buffered_ > 0) {
+      error_code parse_ec;
+      const std::size_t used = parser.put(asio::buffer(buffer_.data(), buffered_), parse_ec);
+      if (used > 0) {
+        std::memmove(buffer_.data(), buffer_.data() + used, buffered_ - used);
+        buffered_ -= used;
+        out.bytes += static_cast<std::int64_t>(used);
+      }
+      if (parse_ec && parse_ec != http::error::need_more) {
+        deadline_ = Clock::time_point::max();
+        co_return fail(ErrorKind::kProtocol);
+      }
+      if (parser.is_done()) break;
+      if (!parse_ec && used > 0) continue;
+    }
+    if (buffered_ == buffer_.size()) {
+      if (buffer_.size() >= kHeaderLimit && !parser.is_header_done()) {
+        deadline_ = Clock::time_point::max();
+        co_return fail(ErrorKind::kProtocol);
+      }
+      buffer_.resize(buffer_.size() * 2);
+    }
+    auto [read_ec, n] = co_await socket_.async_read_some(
+        asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
+        asio::as_tuple(asio::use_awaitable));
+    if (read_ec == asio::error::eof && parser.got_some() && !parser.is_done()) {
+      // A body delimited by the end of the connection ends here.
+      error_code eof_ec;
+      parser.put_eof(eof_ec);
+      if (!eof_ec && parser.is_done()) {
+        out.keep_alive = false;
+        break;
+      }
+    }
+    if (read_ec) {
+      deadline_ = Clock::time_point::max();
+      if (expired_) co_return fail(ErrorKind::kTimeout);
+      co_return fail(IsReset(read_ec) ? ErrorKind::kReset : ErrorKind::kProtocol);
+    }
+    buffered_ += n;
+  }
+  deadline_ = Clock::time_point::max();
+  out.ok = true;
+  out.keep_alive = out.keep_alive && parser.keep_alive();
+  if (!out.keep_alive) Close();
+  co_return out;
+}
+
+bool HttpConnection::ExpireIfLate(Clock::time_point now) {
+  if (now < deadline_ || !socket_.is_open()) return false;
+  expired_ = true;
+  deadline_ = Clock::time_point::max();
+  error_code ignored;
+  socket_.close(ignored);
+  return true;
+}
+
+void HttpConnection::Close() {
+  buffered_ = 0;
+  if (!socket_.is_open()) return;
+  error_code ignored;
+  socket_.close(ignored);
+}
+
+}  // namespace myriad::load
