@@ -7,6 +7,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/optional/optional.hpp>
+#include <charconv>
 #include <cstring>
 #include <optional>
 
@@ -42,9 +43,18 @@ class ResponseParser final : public http::basic_parser<false> {
                         error_code& /*ec*/) override {
     out_.status = code;
   }
-  void on_field_impl(http::field /*name*/, boost::beast::string_view name,
+  void on_field_impl(http::field field, boost::beast::string_view name,
                      boost::beast::string_view value, error_code& /*ec*/) override {
     if (keep_) out_.headers.emplace_back(std::string(name), std::string(value));
+    if (field == http::field::retry_after) {
+      // Delay-seconds only (RFC 9110 10.2.3); an HTTP-date is ignored.
+      std::int64_t seconds = 0;
+      const auto* end = value.data() + value.size();
+      const auto [ptr, parse_ec] = std::from_chars(value.data(), end, seconds);
+      if (parse_ec == std::errc() && ptr == end && seconds >= 0 && seconds <= 3600) {
+        out_.retry_after = std::chrono::seconds(seconds);
+      }
+    }
   }
   void on_header_impl(error_code& /*ec*/) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,

@@ -21,6 +21,7 @@ struct Response {
   bool keep_alive = true;
   std::int64_t bytes = 0;                           // header and body bytes read for this response
   std::chrono::steady_clock::time_point sent_at{};  // when the request was written (Send)
+  std::chrono::seconds retry_after{0};              // a Retry-After header's delay, if any
   /// Only when the exchange asked for them (captures need them).
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

@@ -126,7 +126,8 @@ struct Session {
   std::mt19937_64 rng;
   std::string request;
   std::string body;
-  bool reused = false;  // the connection has carried a request before
+  bool reused = false;                  // the connection has carried a request before
+  std::chrono::seconds retry_after{0};  // the last response's Retry-After
   bool is_user = false;
   std::size_t slot = 0;  // in Worker::sessions_
   // Open loop: the next arrival's intended send time, set by the dispatcher.
@@ -278,12 +279,6 @@ class Worker {
         }
       }
       const bool was_reused = s.reused;
-      if (o.mode == Mode::kClosed) {
-        // Like wrk, the closed loop writes the next request on the loop's next turn, after
-        // the other ready connections: its latency then measures the server, not how long
-        // this thread's backlog of answers takes to drain.
-        co_await asio::post(io_, asio::use_awaitable);
-      }
       const auto sent_at = Clock::now();
       Response r = co_await s.connection.Exchange(request, head, keep, sent_at + o.request_timeout);
       r.sent_at = sent_at;
@@ -383,6 +378,7 @@ class Worker {
       if (i > 0 && intended) intended = Clock::now();
       Response r = co_await Send(s, task, i);
       if (stopping_) co_return false;  // cut short by the end of the run: not counted
+      s.retry_after = r.retry_after;
       if (!Record(s, task, requests[i], r, intended.value_or(r.sent_at))) co_return false;
     }
     co_return true;
@@ -412,8 +408,10 @@ class Worker {
     while (!stopping_) {
       if (co_await RunTask(s, 0, Clock::now())) co_return true;
       if (stopping_) break;
-      // A failed login is retried after a pause, not hammered.
-      const auto pause = std::max<microseconds>(ThinkTime(s, start), microseconds(100'000));
+      // A failed login is retried after a pause, not hammered: its think time, at least
+      // 100 ms, and at least what the server asked for in Retry-After (a 503 or 429).
+      const auto pause = std::max({ThinkTime(s, start), microseconds(100'000),
+                                   std::chrono::duration_cast<microseconds>(s.retry_after)});
       co_await Pause(s, Clock::now() + pause);
     }
     co_return false;
