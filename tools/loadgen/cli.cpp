@@ -268,7 +268,7 @@ void PrintProgress(const Progress& p, bool terminal, bool users_mode) {
   const std::string line =
       fmt::format("[{:>6.1f}s{}]{}  conns {:>6}  {:>9.0f} req/s  p99 {:>8}  errors {}", p.elapsed_s,
                   p.warmup ? " warm-up" : "", users, p.connections, p.requests_per_second,
-                  p.requests > 0 ? FormatLatency(p.p99_us) : "-", p.errors);
+                  p.p99_us > 0 ? FormatLatency(p.p99_us) : "-", p.errors);
   if (terminal) {
     fmt::print(stderr, "\r{:<100}", line);
   } else {
