@@ -214,7 +214,9 @@ users_db() {
   "$MYRIAD_BIN" migrate --database-url "$DB_URL" --migrations-dir "$ROOT/migrations" >&2
   log "seeding $USERS users"
   t0=$(date +%s.%N)
-  "$MYRIAD_BIN" seed --users "$USERS" --database-url "$DB_URL" >"$RESULTS_DIR/seed.txt" 2>&1 \
+  # Extra `myriad seed` flags of the calling script (an array), e.g. scale's hash cost.
+  "$MYRIAD_BIN" seed --users "$USERS" --database-url "$DB_URL" ${SEED_EXTRA[@]+"${SEED_EXTRA[@]}"} \
+    >"$RESULTS_DIR/seed.txt" 2>&1 \
     || { cat "$RESULTS_DIR/seed.txt" >&2; die "myriad seed failed"; }
   t1=$(date +%s.%N)
   meta seed_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"

@@ -2,7 +2,7 @@
 """Summary for bench/scale: the SLO table of the virtual-user run, its tasks, and the ab run
 next to myriad-load's equivalent of it.
 
-Usage: scale_report.py RESULTS_DIR
+Usage: scale_report.py RESULTS_DIR [AB_REQUESTS AB_CONNS]
 Reads scale.json (myriad-load --json), ab.txt (ab's output) and ab-equivalent.json when
 present; prints Markdown and writes results.json. Exit 1 when scale.json is missing.
 Standard library only.
@@ -63,7 +63,8 @@ def main() -> int:
     if os.path.exists(ab_path):
         ab = ab_figures(open(ab_path).read())
         summary["ab"] = ab
-        print("\n## ab -n 100000 -c 10000 /api/health, and myriad-load's equivalent\n")
+        n, c = (sys.argv[2], sys.argv[3]) if len(sys.argv) > 3 else ("100000", "10000")
+        print(f"\n## ab -n {n} -c {c} /api/health, and myriad-load's equivalent\n")
         print("| tool | req/s | p50 ms | p95 ms | p99 ms | max ms | failed / non-2xx |\n|---|---|---|---|---|---|---|")
         rps = ab["requests_per_second"]
         print(f"| ab (a new connection per request) | {rps if rps is None else f'{rps:,.0f}'} | {ab['p50_ms']} "
@@ -73,7 +74,7 @@ def main() -> int:
             eq = json.load(open(eq_path))
             el = eq["latency_ms"]
             summary["ab_equivalent"] = {k: eq[k] for k in ("requests", "requests_per_second", "latency_ms", "errors")}
-            print(f"| myriad-load -n 100000 -c 10000 (keep-alive) | {eq['requests_per_second']:,.0f} | {el['p50']:.1f} "
+            print(f"| myriad-load -n {n} -c {c} (keep-alive) | {eq['requests_per_second']:,.0f} | {el['p50']:.1f} "
                   f"| {el['p95']:.1f} | {el['p99']:.1f} | {el['max']:.1f} | {eq['errors']['total']} |")
     print(f"\nHTML report: {os.path.join(folder, 'scale.html')}")
     with open(os.path.join(folder, "results.json"), "w") as f:
