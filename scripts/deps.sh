@@ -21,6 +21,7 @@ PKGS_build=(
   libpq-dev # src/db and the pgtests (also in db)
   libsodium-dev # Argon2id password hashes (myriad seed, later auth)
   libhiredis-dev # the RESP protocol (reply parser, command encoder) under src/redis
+  libjemalloc-dev # the allocator of the release executables (CMakeLists.txt: MYRIAD_JEMALLOC)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libcli11-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev

@@ -13,7 +13,8 @@
 # every run starts from an empty database).
 #
 # What `start` sets up: database `myriad` owned by role `myriad` (LOGIN CREATEDB, plus
-# pg_read_all_stats and pg_signal_backend), extensions pg_trgm and pg_stat_statements in it,
+# pg_read_all_stats and pg_signal_backend), extensions pg_trgm and pg_stat_statements in it
+# (myriad may reset the statistics: the benchmarks do, before a measured run),
 # trust authentication on loopback only, the settings of deploy/postgres/postgresql.conf,
 # a port chosen free at first start and kept in DIR/port, the URL in DIR/url.
 #
@@ -256,6 +257,7 @@ SQL
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO myriad;
 SQL
 
 url="postgresql://myriad@127.0.0.1:$port/myriad"

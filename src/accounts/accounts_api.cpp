@@ -177,9 +177,10 @@ struct Context {
     session.ip = Client(request);
     return session;
   }
-  asio::awaitable<void> Invalidate(const Request& request, std::int64_t id) const {
+  // After a committed write that returned the row: the cache holds the new version.
+  asio::awaitable<void> Recache(const Request& request, const users::User& user) const {
     if (cache != nullptr) {
-      co_await cache->Invalidate(request.worker(), id, request.deadline());
+      co_await cache->Refresh(request.worker(), users::MakeCachedUser(user), request.deadline());
     }
   }
   // The {access_token, ..., refresh_token} answer.
@@ -228,7 +229,7 @@ asio::awaitable<Response> RegisterAccount(const Context& c, const Request& reque
       input, std::move(hashed.hash), auth::HashOpaqueToken(token), c.options.verify_ttl,
       std::move(message), c.Audit(request, "user.registered", 0, 0), c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
-  co_await c.Invalidate(request, user->id);  // a "no such user" may be cached for this id
+  co_await c.Recache(request, *user);  // replaces a cached "no such user" for this id
   Response response = AccountResponse(201, *user);
   response.Header("Location", "/api/users/" + std::to_string(user->id));
   co_return response;
@@ -419,6 +420,7 @@ asio::awaitable<Response> PatchMe(const Context& c, const Request& request, cons
   }
   const std::int64_t id = caller.id;
   users::User user = caller.record->user;
+  bool wrote = false;
   if (email && *email != user.email) {
     const std::string token = auth::NewOpaqueToken();
     OutboxMessage message{
@@ -429,6 +431,7 @@ asio::awaitable<Response> PatchMe(const Context& c, const Request& request, cons
         c.Audit(request, "email.changed", id, id), c.Deadline(request));
     if (!changed) co_return StoreProblem(request, changed.error());
     user = std::move(*changed);
+    wrote = true;
   }
   if (name && *name != user.name) {
     users::UpdateUserInput input;
@@ -444,8 +447,11 @@ asio::awaitable<Response> PatchMe(const Context& c, const Request& request, cons
                                                c.Deadline(request));
     if (!updated) co_return StoreProblem(request, updated.error());
     user = std::move(*updated);
+    wrote = true;
   }
-  co_await c.Invalidate(request, id);
+  if (wrote) {
+    co_await c.Recache(request, user);
+  }
   co_return AccountResponse(200, user);
 }
 
@@ -487,7 +493,7 @@ asio::awaitable<Response> ChangeMyPassword(const Context& c, const Request& requ
                                             c.Audit(request, "password.changed", id, id),
                                             c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
-  co_await c.Invalidate(request, id);
+  co_await c.Recache(request, *user);
   // Every session ended with the change; the caller carries on in a new one.
   const std::string refresh = auth::NewOpaqueToken();
   auto session = co_await store.CreateSession(
@@ -514,7 +520,7 @@ asio::awaitable<Response> VerifyEmail(const Context& c, const Request& request) 
     if (user.error().failure == StoreFailure::kNotFound) co_return InvalidToken(request);
     co_return StoreProblem(request, user.error());
   }
-  co_await c.Invalidate(request, user->id);
+  co_await c.Recache(request, *user);
   co_return AccountResponse(200, *user);
 }
 
@@ -565,7 +571,7 @@ asio::awaitable<Response> ResetPassword(const Context& c, const Request& request
     if (user.error().failure == StoreFailure::kNotFound) co_return InvalidToken(request);
     co_return StoreProblem(request, user.error());
   }
-  co_await c.Invalidate(request, user->id);
+  co_await c.Recache(request, *user);
   co_return NoContent();
 }
 

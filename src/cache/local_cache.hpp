@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -17,14 +18,19 @@ namespace myriad::cache {
 /// close to LRU at a fraction of the bookkeeping). Keys are 64-bit ids.
 ///
 /// Besides values an entry can be a *tombstone*: "this key was just written; do not
-/// fill it". Fill() only adds where there is no live entry, so a reader that fetched a
-/// value before a write cannot put it back after the write's Invalidate(): that is what
-/// keeps read-your-write across the cache-aside race.
+/// fill it with anything older than version F" (its floor; kNoFill: nothing at all). Values
+/// carry a version too (0 when the caller has none), and Fill() only adds where there is no
+/// live entry, or where the live one is older (a value of a lower version, a tombstone
+/// whose floor the new version reaches). So a reader that fetched a value before a write
+/// cannot put it back after the write's Invalidate() or its newer Fill(): that is what keeps
+/// read-your-write across the cache-aside race.
 template <class V>
 class LocalCache {
  public:
   using Clock = std::chrono::steady_clock;
   enum class Found : std::uint8_t { kMiss, kValue, kTombstone };
+  /// A tombstone's floor that no version reaches.
+  static constexpr std::int64_t kNoFill = INT64_MAX;
 
   /// `capacity` 0 disables the cache (every call is a cheap no-op miss).
   explicit LocalCache(std::size_t capacity)
@@ -32,41 +38,59 @@ class LocalCache {
 
   bool enabled() const { return per_shard_ != 0; }
 
-  /// The live entry for `key`; `value` is set for kValue.
-  Found Get(std::int64_t key, Clock::time_point now, V& value) {
+  /// The live entry for `key`; `value` is set for kValue, `floor` (when given) for
+  /// kTombstone.
+  Found Get(std::int64_t key, Clock::time_point now, V& value, std::int64_t* floor = nullptr) {
     if (!enabled()) return Found::kMiss;
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mutex);
     const auto it = s.map.find(key);
     if (it == s.map.end() || it->second.expires <= now) return Found::kMiss;
-    if (it->second.tombstone) return Found::kTombstone;
+    if (it->second.tombstone) {
+      if (floor != nullptr) *floor = it->second.version;
+      return Found::kTombstone;
+    }
     value = it->second.value;
     return Found::kValue;
   }
 
-  /// Adds `value` unless a live entry (value or tombstone) exists. True when added.
-  bool Fill(std::int64_t key, V value, Clock::time_point expires, Clock::time_point now) {
+  /// Adds `value` of `version` unless a live entry at least as new exists: a value of the
+  /// same or a higher version, or a tombstone whose floor is above `version`. True when
+  /// added.
+  bool Fill(std::int64_t key, V value, Clock::time_point expires, Clock::time_point now,
+            std::int64_t version = 0) {
     if (!enabled()) return false;
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mutex);
     auto it = s.map.find(key);
     if (it != s.map.end()) {
-      if (it->second.expires > now) return false;
-      it->second = Entry{std::move(value), expires, false, ++s.sequence};
+      const Entry& live = it->second;
+      if (live.expires > now &&
+          (live.tombstone ? version < live.version : version <= live.version)) {
+        return false;
+      }
+      it->second = Entry{std::move(value), expires, false, version, ++s.sequence};
     } else {
-      it = s.map.emplace(key, Entry{std::move(value), expires, false, ++s.sequence}).first;
+      it = s.map.emplace(key, Entry{std::move(value), expires, false, version, ++s.sequence}).first;
     }
     Remember(s, key, it->second.sequence);
     return true;
   }
 
-  /// Replaces whatever is there with a tombstone until `expires`.
-  void Invalidate(std::int64_t key, Clock::time_point expires) {
+  /// Replaces what is there with a tombstone until `expires` that refuses fills below
+  /// version `floor`; a live value already at `floor` or above stays (it is that write or
+  /// a later one), and a live tombstone keeps the higher of the two floors.
+  void Invalidate(std::int64_t key, Clock::time_point expires, std::int64_t floor = kNoFill,
+                  Clock::time_point now = Clock::now()) {
     if (!enabled()) return;
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mutex);
     Entry& e = s.map[key];
-    e = Entry{V{}, expires, true, ++s.sequence};
+    if (e.expires > now) {
+      if (!e.tombstone && floor != kNoFill && e.version >= floor) return;
+      if (e.tombstone) floor = std::max(floor, e.version);
+    }
+    e = Entry{V{}, expires, true, floor, ++s.sequence};
     Remember(s, key, e.sequence);
   }
 
@@ -109,6 +133,7 @@ class LocalCache {
     V value{};
     Clock::time_point expires;
     bool tombstone = false;
+    std::int64_t version = 0;    // a value's; a tombstone's floor
     std::uint64_t sequence = 0;  // matches the newest order_ record for this key
   };
   struct Order {

@@ -41,6 +41,22 @@ const redis::Script kInvalidate{
     "redis.call('PUBLISH', ARGV[3], ARGV[4]) "
     "return redis.status_reply('OK')"};
 
+// The write-through of a row a write returned (ARGV[1], version ARGV[2]): stored unless
+// Redis holds a tombstone (ARGV[5]) or that version or a later one already, then announced
+// as "<id>:<version>" (ARGV[4]) on channel ARGV[3] either way. cjson reads the stored
+// version; a value it cannot read is foreign or corrupt and is replaced.
+const redis::Script kRefresh{
+    "local cur = redis.call('GET', KEYS[1]) "
+    "local store = cur ~= ARGV[5] "
+    "if store and cur and string.sub(cur, 1, 3) == 'u2|' then "
+    "  local ok, doc = pcall(cjson.decode, string.sub(cur, 4)) "
+    "  if ok and type(doc) == 'table' and type(doc.version) == 'number' "
+    "     and doc.version >= tonumber(ARGV[2]) then store = false end "
+    "end "
+    "if store then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[6]) end "
+    "redis.call('PUBLISH', ARGV[3], ARGV[4]) "
+    "return redis.status_reply('OK')"};
+
 constexpr std::string_view kChannelPart = "user:v1:invalidations";
 
 using Lookup = StoreResult<CachedUserPtr>;  // null: no such user
@@ -134,14 +150,22 @@ struct UserCache::Impl {
   Impl(UserCacheOptions o, std::size_t workers, std::shared_ptr<CacheMetrics> m)
       : options(o), metrics(std::move(m)), clients(workers, nullptr), local(o.local_entries) {}
 
+  // `min_version`: the floor of the local tombstone met (0: none); Redis values below it
+  // are older than a write this process has heard of.
   asio::awaitable<Lookup> LoadThrough(std::size_t worker, std::int64_t id, const Load& load,
-                                      Clock::time_point deadline, bool bypass_redis);
+                                      Clock::time_point deadline, bool bypass_redis,
+                                      std::int64_t min_version);
   asio::awaitable<std::optional<Lookup>> ReadRedis(std::size_t worker, redis::RedisClient& client,
-                                                   std::int64_t id, Clock::time_point deadline,
+                                                   std::int64_t id, std::int64_t min_version,
+                                                   Clock::time_point deadline,
                                                    std::uint64_t generation, bool& may_fill);
   // `generation` is feed_generation as the lookup began: a feed lost (or regained) since
   // means the entry may have missed an invalidation, so it gets the short life.
   void FillLocal(std::int64_t id, const CachedUserPtr& entry, std::uint64_t generation);
+  // A write's script (kInvalidate or kRefresh: KEYS[1] is the id's key) on `worker`'s Redis;
+  // deferred for replay when Redis cannot take it.
+  asio::awaitable<void> Announce(std::size_t worker, std::int64_t id, const redis::Script& script,
+                                 std::vector<std::string> args, Clock::time_point deadline);
   std::uint64_t Generation() const { return feed_generation.load(std::memory_order_acquire); }
   bool IsDeferred(std::int64_t id);
   void Defer(std::int64_t id);
@@ -173,7 +197,8 @@ void UserCache::Impl::FillLocal(std::int64_t id, const CachedUserPtr& entry,
   const bool trusted = feed_live.load(std::memory_order_acquire) && Generation() == generation;
   auto life = trusted ? options.local_ttl : options.local_ttl_degraded;
   if (!entry) life = std::min(life, options.negative_ttl);
-  if (!local.Fill(id, entry, now + Jittered(life, options.jitter), now)) return;
+  const std::int64_t version = entry ? entry->user.version : 0;
+  if (!local.Fill(id, entry, now + Jittered(life, options.jitter), now, version)) return;
   // The feed may have been lost between the check and the fill, after its CapExpiry.
   if (trusted && Generation() != generation) local.CapExpiry(id, now + options.local_ttl_degraded);
 }
@@ -205,8 +230,8 @@ void UserCache::Impl::Defer(std::int64_t id) {
 }
 
 asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(
-    std::size_t worker, redis::RedisClient& client, std::int64_t id, Clock::time_point deadline,
-    std::uint64_t generation, bool& may_fill) {
+    std::size_t worker, redis::RedisClient& client, std::int64_t id, std::int64_t min_version,
+    Clock::time_point deadline, std::uint64_t generation, bool& may_fill) {
   const std::string key = UserCacheKey(id, options.key_prefix);
   redis::Command get("GET", key);
   const auto started = Clock::now();
@@ -222,7 +247,16 @@ asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(
     co_return std::nullopt;
   }
   CachedUserPtr user;
-  switch (DecodeCachedUser(reply->str, id, user)) {
+  const Decoded decoded = DecodeCachedUser(reply->str, id, user);
+  if (min_version > 0 && (decoded == Decoded::kAbsent ||
+                          (decoded == Decoded::kUser && user->user.version < min_version))) {
+    // Older than a write announced to this process: its write-through has not landed (or
+    // failed and was deferred by the writer). The database answers; no fill.
+    metrics->Redis(worker, CacheMetrics::kBypass);
+    may_fill = false;
+    co_return std::nullopt;
+  }
+  switch (decoded) {
     case Decoded::kUser:
       metrics->Redis(worker, CacheMetrics::kHit);
       FillLocal(id, user, generation);
@@ -247,7 +281,7 @@ asio::awaitable<std::optional<Lookup>> UserCache::Impl::ReadRedis(
 
 asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::int64_t id,
                                                      const Load& load, Clock::time_point deadline,
-                                                     bool bypass_redis) {
+                                                     bool bypass_redis, std::int64_t min_version) {
   const std::uint64_t generation = Generation();
   redis::RedisClient* client = clients[worker];
   bool may_fill = client != nullptr && !bypass_redis;
@@ -255,8 +289,8 @@ asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::in
     if (!client->up()) {
       metrics->Redis(worker, CacheMetrics::kBypass);
       may_fill = false;
-    } else if (auto found =
-                   co_await ReadRedis(worker, *client, id, deadline, generation, may_fill)) {
+    } else if (auto found = co_await ReadRedis(worker, *client, id, min_version, deadline,
+                                               generation, may_fill)) {
       co_return std::move(*found);
     }
   } else if (client != nullptr) {
@@ -298,19 +332,28 @@ std::string UserCache::InvalidationChannel(std::string_view key_prefix) {
   return channel;
 }
 
-std::vector<const redis::Script*> UserCache::Scripts() { return {&kInvalidate, &kDeleteIfEqual}; }
+std::vector<const redis::Script*> UserCache::Scripts() {
+  return {&kInvalidate, &kRefresh, &kDeleteIfEqual};
+}
 
 void UserCache::OnInvalidation(std::string_view payload) {
   Impl& c = *impl_;
+  // "<id>" (Invalidate) or "<id>:<version>" (Refresh).
   std::int64_t id = 0;
+  std::int64_t version = cache::LocalCache<CachedUserPtr>::kNoFill;
   const auto* end = payload.data() + payload.size();
-  const auto [ptr, ec] = std::from_chars(payload.data(), end, id);
+  auto [ptr, ec] = std::from_chars(payload.data(), end, id);
+  if (ec == std::errc{} && ptr != end && *ptr == ':') {
+    const auto parsed = std::from_chars(ptr + 1, end, version);
+    ptr = parsed.ptr;
+    ec = version < 1 ? std::errc::invalid_argument : parsed.ec;
+  }
   if (ec != std::errc{} || ptr != end || id < 1) {
     c.metrics->set.Add(0, c.metrics->invalidations_ignored);
     return;
   }
   c.metrics->set.Add(0, c.metrics->invalidations_received);
-  c.local.Invalidate(id, Clock::now() + c.options.tombstone_ttl);
+  c.local.Invalidate(id, Clock::now() + c.options.tombstone_ttl, version);
   c.flights.Forget(id);
 }
 
@@ -352,7 +395,8 @@ asio::awaitable<StoreResult<CachedUserPtr>> UserCache::Get(std::size_t worker, s
                                                            Load load, Clock::time_point deadline) {
   Impl& c = *impl_;
   CachedUserPtr entry;
-  const auto found = c.local.Get(id, Clock::now(), entry);
+  std::int64_t floor = 0;
+  const auto found = c.local.Get(id, Clock::now(), entry, &floor);
   bool bypass_redis = false;
   if (found == cache::LocalCache<CachedUserPtr>::Found::kValue) {
     c.metrics->Local(worker, entry ? CacheMetrics::kHit : CacheMetrics::kNegativeHit);
@@ -362,10 +406,12 @@ asio::awaitable<StoreResult<CachedUserPtr>> UserCache::Get(std::size_t worker, s
                                    ? CacheMetrics::kBypass
                                    : CacheMetrics::kMiss);
     }
-    bypass_redis = found == cache::LocalCache<CachedUserPtr>::Found::kTombstone || c.IsDeferred(id);
-    const cache::SingleFlight<Lookup>::Load run = [&c, worker, id, &load, deadline,
-                                                   bypass_redis]() {
-      return c.LoadThrough(worker, id, load, deadline, bypass_redis);
+    const bool tombstone = found == cache::LocalCache<CachedUserPtr>::Found::kTombstone;
+    const std::int64_t min_version = tombstone ? floor : 0;
+    bypass_redis = min_version == cache::LocalCache<CachedUserPtr>::kNoFill || c.IsDeferred(id);
+    const cache::SingleFlight<Lookup>::Load run = [&c, worker, id, &load, deadline, bypass_redis,
+                                                   min_version]() {
+      return c.LoadThrough(worker, id, load, deadline, bypass_redis, min_version);
     };
     Lookup abandoned = core::Unexpected<StoreError>{
         StoreError{StoreFailure::kDatabase,
@@ -383,30 +429,56 @@ asio::awaitable<StoreResult<CachedUserPtr>> UserCache::Get(std::size_t worker, s
   co_return entry;
 }
 
+asio::awaitable<void> UserCache::Impl::Announce(std::size_t worker, std::int64_t id,
+                                                const redis::Script& script,
+                                                std::vector<std::string> args,
+                                                Clock::time_point deadline) {
+  redis::RedisClient* client = clients[worker];
+  if (client == nullptr) co_return;
+  bool done = false;
+  if (client->up()) {
+    std::vector<std::string> keys{UserCacheKey(id, options.key_prefix)};
+    const auto started = Clock::now();
+    auto reply = co_await client->Eval(script, std::move(keys), std::move(args), deadline);
+    metrics->Time(worker, CacheMetrics::kInvalidate, Since(started));
+    done = reply && reply->IsOk();
+  }
+  if (done) {
+    metrics->set.Add(worker, metrics->invalidated);
+  } else {
+    // The replay tombstones Redis and tells the other instances (Replay()).
+    metrics->set.Add(worker, metrics->deferred);
+    Defer(id);
+  }
+}
+
 asio::awaitable<void> UserCache::Invalidate(std::size_t worker, std::int64_t id,
                                             Clock::time_point deadline) {
   Impl& c = *impl_;
   c.local.Invalidate(id, Clock::now() + c.options.tombstone_ttl);
   c.flights.Forget(id);
-  redis::RedisClient* client = c.clients[worker];
-  if (client == nullptr) co_return;
-  bool done = false;
-  if (client->up()) {
-    std::vector<std::string> keys{UserCacheKey(id, c.options.key_prefix)};
-    std::vector<std::string> args{std::string(kValuePrefix) + std::string(kTombstone),
-                                  std::to_string(c.options.tombstone_ttl.count()), c.channel,
-                                  std::to_string(id)};
-    const auto started = Clock::now();
-    auto reply = co_await client->Eval(kInvalidate, std::move(keys), std::move(args), deadline);
-    c.metrics->Time(worker, CacheMetrics::kInvalidate, Since(started));
-    done = reply && reply->IsOk();
-  }
-  if (done) {
-    c.metrics->set.Add(worker, c.metrics->invalidated);
-  } else {
-    c.metrics->set.Add(worker, c.metrics->deferred);
-    c.Defer(id);
-  }
+  std::vector<std::string> args{std::string(kValuePrefix) + std::string(kTombstone),
+                                std::to_string(c.options.tombstone_ttl.count()), c.channel,
+                                std::to_string(id)};
+  co_await c.Announce(worker, id, kInvalidate, std::move(args), deadline);
+}
+
+asio::awaitable<void> UserCache::Refresh(std::size_t worker, const CachedUserPtr& user,
+                                         Clock::time_point deadline) {
+  Impl& c = *impl_;
+  const std::int64_t id = user->user.id;
+  const std::string version = std::to_string(user->user.version);
+  c.flights.Forget(id);  // a load in flight may bring the old row
+  c.FillLocal(id, user, c.Generation());
+  const auto ttl = std::chrono::duration_cast<std::chrono::milliseconds>(
+      Jittered(c.options.ttl, c.options.jitter));
+  std::vector<std::string> args{EncodeCachedUser(user.get()),
+                                version,
+                                c.channel,
+                                std::to_string(id) + ':' + version,
+                                std::string(kValuePrefix) + std::string(kTombstone),
+                                std::to_string(std::max<long long>(1, ttl.count()))};
+  co_await c.Announce(worker, id, kRefresh, std::move(args), deadline);
 }
 
 redis::ClientOptions::Setup UserCache::Replay() {

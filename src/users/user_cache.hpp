@@ -68,12 +68,15 @@ struct UserCacheOptions {
 /// Cache-aside for user reads: in-process L1, then Redis (when there is one), then the
 /// database, with one load per key at a time across the process (single-flight).
 ///
-/// Writers call Invalidate() after their write committed and before answering: it puts a
-/// tombstone in both layers (fills are add-if-absent, so a read that began before the
-/// write cannot store its old value afterwards), publishes the id on the invalidation
-/// channel (every instance's OnInvalidation() tombstones its own in-process copy) and
-/// detaches any load in flight. While a key's tombstone lives, this process reads it from
-/// the database.
+/// Writers call Refresh() (with the row the write returned) or Invalidate() after their
+/// write committed and before answering. Refresh() stores the new version in both layers
+/// and publishes "<id>:<version>" on the invalidation channel: every instance's
+/// OnInvalidation() drops an older in-process copy for a versioned tombstone, which lets
+/// through only that version or a later one (from Redis, else the database). Invalidate()
+/// puts a plain tombstone in both layers and publishes "<id>": while it lives, reads of
+/// that key go to the database. Fills never replace a newer entry or a tombstone they do
+/// not reach, so a read that began before a write cannot store its old value afterwards;
+/// both writes also detach any load in flight.
 ///
 /// Redis trouble never fails a read: it is counted, and the database answers. An
 /// invalidation that cannot reach Redis is deferred: reads of that key skip Redis until a
@@ -103,16 +106,24 @@ class UserCache {
   /// null for a cached "no such user"), counted as a local hit; nullopt on a miss, which
   /// the caller then resolves with Get(). Saves a coroutine frame on the hottest path.
   std::optional<CachedUserPtr> Peek(std::size_t worker, std::int64_t id);
-  /// After a write to `id` (create, update, delete).
+  /// After a write to `id` whose result is not at hand (a delete, a password or status
+  /// change): tombstones, and the id's reads go to the database while they live.
   boost::asio::awaitable<void> Invalidate(std::size_t worker, std::int64_t id,
                                           Clock::time_point deadline);
+  /// After a write that returned the row (create, profile update): writes it through to
+  /// both layers, where it replaces only older versions (never a tombstone), and announces
+  /// the id and version, so other instances drop older copies and read it from Redis.
+  /// Falls back to Invalidate's deferral when Redis cannot take it.
+  boost::asio::awaitable<void> Refresh(std::size_t worker, const CachedUserPtr& user,
+                                       Clock::time_point deadline);
 
   /// The Redis channel every instance publishes its invalidations on (payload: the id).
   static std::string InvalidationChannel(std::string_view key_prefix);
   /// The Lua scripts this cache runs, for ClientOptions::scripts.
   static std::vector<const redis::Script*> Scripts();
   /// A message from the invalidation channel: another instance (or this one) wrote the
-  /// user; drops it from the in-process layer. Foreign payloads are ignored. Thread-safe.
+  /// user ("<id>" or "<id>:<version>"); drops an older copy from the in-process layer.
+  /// Foreign payloads are ignored. Thread-safe.
   void OnInvalidation(std::string_view payload);
   /// Whether invalidations are being received. While they are, local entries live
   /// local_ttl; on a loss, every entry's life is cut to local_ttl_degraded from now (it may

@@ -1,5 +1,7 @@
 #include "users/user_store.hpp"
 
+#include <algorithm>
+#include <string_view>
 #include <utility>
 
 #include "db/params.hpp"
@@ -67,23 +69,44 @@ constexpr std::string_view kListSql =
 //     instead, which it picks when it overestimates the matches and which then reads all
 //     1M rows for a term that matches few or none (1.7 s measured).
 // The window holds every match in it, so step 2 may start after the last match found (or
-// the cursor). In both, the first condition is the trigram index's expression
+// the cursor). The index step's first condition is the trigram index's expression
 // (migrations/0002: punctuation mapped to letters so that it narrows the lookup too); the
 // second is the real test, and keeps a match from spanning the email and the name ("com
 // ann" in "ann@example.com Ann"). translate() maps the LIKE escape's targets as well, so an
 // escaped "\_" becomes an escaped "\δ", which matches the δ that "_" became.
-#define MYRIAD_USER_MATCH                                             \
+//
+// The real test comes in two forms. ILIKE under the database's C.UTF-8 ctype folds case
+// through wide characters (a multibyte conversion, then towlower per character): most of
+// the window's time on 1M users. A term of ASCII characters can match only the ASCII bytes
+// of a value (UTF-8 never puts an ASCII byte inside a multibyte character), so for such a
+// term an ILIKE under the C collation, which folds A-Z alone, gives the same answer 2.5x
+// faster (0.7 against 1.8 ms for "smith"). The exceptions are the two characters whose
+// lowercase is ASCII, the Kelvin sign and the capital I with a dot (U+212A, U+0130), which
+// the C form does not fold. Any other term takes the full Unicode form.
+#define MYRIAD_USER_INDEXED                                           \
   "translate(email || ' ' || name, '@.-_+''', 'αβγδεζ') ILIKE " \
-  "'%' || translate($1, '@.-_+''', 'αβγδεζ') || '%' AND "       \
-  "(email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')"
+  "'%' || translate($1, '@.-_+''', 'αβγδεζ') || '%'"
+#define MYRIAD_USER_MATCH "(email ILIKE '%' || $1 || '%' OR name ILIKE '%' || $1 || '%')"
+#define MYRIAD_USER_MATCH_ASCII                                  \
+  "(email COLLATE \"C\" ILIKE '%' || $1 || '%' OR name COLLATE " \
+  "\"C\" ILIKE '%' || $1 || '%')"
+#define MYRIAD_USER_WINDOW      \
+  "SELECT " MYRIAD_USER_COLUMNS \
+  " FROM (SELECT * FROM users WHERE id > $2 ORDER BY id LIMIT 2000) AS w WHERE "
 constexpr std::string_view kSearchWindowSql =
-    "SELECT " MYRIAD_USER_COLUMNS
-    " FROM (SELECT * FROM users WHERE id > $2 ORDER BY id LIMIT 2000) AS w WHERE " MYRIAD_USER_MATCH
-    " ORDER BY id LIMIT ";
+    MYRIAD_USER_WINDOW MYRIAD_USER_MATCH " ORDER BY id LIMIT ";
+constexpr std::string_view kSearchWindowAsciiSql =
+    MYRIAD_USER_WINDOW MYRIAD_USER_MATCH_ASCII " ORDER BY id LIMIT ";
 // Unnamed, so it is planned for the actual term (see the class comment).
 constexpr std::string_view kSearchIndexSql =
-    "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE " MYRIAD_USER_MATCH
+    "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE " MYRIAD_USER_INDEXED " AND " MYRIAD_USER_MATCH
     " AND id > $2 ORDER BY id + 0 LIMIT $3";
+constexpr std::string_view kSearchIndexAsciiSql =
+    "SELECT " MYRIAD_USER_COLUMNS " FROM users WHERE " MYRIAD_USER_INDEXED
+    " AND " MYRIAD_USER_MATCH_ASCII " AND id > $2 ORDER BY id + 0 LIMIT $3";
+#undef MYRIAD_USER_WINDOW
+#undef MYRIAD_USER_MATCH_ASCII
+#undef MYRIAD_USER_INDEXED
 #undef MYRIAD_USER_MATCH
 
 #undef MYRIAD_USER_COLUMNS
@@ -114,10 +137,17 @@ const PagedStatements& ListStatements() {
   static const auto* const kStatements = new PagedStatements("users_list", kListSql);
   return *kStatements;
 }
-const PagedStatements& SearchWindowStatements() {
+const PagedStatements& SearchWindowStatements(bool ascii) {
   static const auto* const kStatements =
       new PagedStatements("users_search_window", kSearchWindowSql);
-  return *kStatements;
+  static const auto* const kAsciiStatements =
+      new PagedStatements("users_search_window_ascii", kSearchWindowAsciiSql);
+  return ascii ? *kAsciiStatements : *kStatements;
+}
+
+bool IsAscii(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 constexpr std::string_view kUniqueViolation = "23505";
@@ -197,7 +227,8 @@ std::optional<std::int64_t> Code(const std::optional<Status>& status) {
 std::vector<std::string> UserStore::StatementNames() {
   std::vector<std::string> names = {kGet.name, kInsert.name, kUpdate.name, kDelete.name};
   ListStatements().AppendNames(names);
-  SearchWindowStatements().AppendNames(names);
+  SearchWindowStatements(false).AppendNames(names);
+  SearchWindowStatements(true).AppendNames(names);
   return names;
 }
 
@@ -298,8 +329,9 @@ asio::awaitable<StoreResult<Page>> UserStore::List(const ListQuery& query,
     if (auto bad = take(*rows)) co_return Fail(std::move(*bad));
   } else {
     const std::string pattern = EscapeLikePattern(query.q);
+    const bool ascii = IsAscii(query.q);
     auto window_params = db::Params::Of(pattern, query.after_id);
-    const db::Statement& window_statement = SearchWindowStatements().For(fetch);
+    const db::Statement& window_statement = SearchWindowStatements(ascii).For(fetch);
     auto window = co_await pool_.Query(window_statement, std::move(window_params), deadline);
     if (!window) co_return Fail(std::move(window).error());
     if (auto bad = take(*window)) co_return Fail(std::move(*bad));
@@ -307,7 +339,8 @@ asio::awaitable<StoreResult<Page>> UserStore::List(const ListQuery& query,
       const std::int64_t after = page.users.empty() ? query.after_id : page.users.back().id;
       const std::int64_t rest = fetch - std::ssize(page.users);
       auto index_params = db::Params::Of(pattern, after, rest);
-      auto more = co_await pool_.Query(kSearchIndexSql, std::move(index_params), deadline);
+      auto more = co_await pool_.Query(ascii ? kSearchIndexAsciiSql : kSearchIndexSql,
+                                       std::move(index_params), deadline);
       if (!more) co_return Fail(std::move(more).error());
       if (auto bad = take(*more)) co_return Fail(std::move(*bad));
     }

@@ -127,6 +127,12 @@ struct Context {
       co_await cache->Invalidate(request.worker(), id, request.deadline());
     }
   }
+  // The same when the write returned the row: the cache holds the new version.
+  asio::awaitable<void> Recache(const Request& request, const User& user) const {
+    if (cache != nullptr) {
+      co_await cache->Refresh(request.worker(), MakeCachedUser(user), request.deadline());
+    }
+  }
   // The hash for a new password; a Response when the hasher is full or failed.
   asio::awaitable<core::Result<std::string, Response>> Hash(const Request& request,
                                                             std::string_view password) const {
@@ -191,7 +197,7 @@ asio::awaitable<Response> Create(const Context& c, const Request& request, const
       co_await store.Create(*input, std::move(hash),
                             c.Audit(request, caller, "user.created", detail), c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
-  co_await c.Invalidate(request, user->id);  // a "no such user" may be cached for this id
+  co_await c.Recache(request, *user);  // replaces a cached "no such user" for this id
   Response response = UserResponse(201, *user);
   response.Header("Location", "/api/users/" + std::to_string(user->id));
   co_return response;
@@ -264,7 +270,7 @@ asio::awaitable<Response> Update(const Context& c, const Request& request, const
                                     c.Audit(request, caller, "user.updated", ChangeDetail(*input)),
                                     c.Deadline(request));
   if (!user) co_return StoreProblem(request, user.error());
-  co_await c.Invalidate(request, *id);
+  co_await c.Recache(request, *user);
   co_return UserResponse(200, *user);
 }
 

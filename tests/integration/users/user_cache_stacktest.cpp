@@ -104,6 +104,22 @@ class UserCacheTest : public ::testing::Test {
         0.0, Metric(port, "myriad_db_query_duration_seconds_count{statement=\"users_get\"}"));
   }
 
+  // How long the server on `port` still answers `path` with another name than `name`,
+  // polling from now; a failure (and 5 s) when it never changes.
+  Clock::duration StaleFor(std::uint16_t port, const std::string& path, std::int64_t id,
+                           const std::string& name) const {
+    const auto written = Clock::now();
+    for (;;) {
+      auto read = Call(port, "GET", path, {}, As(id));
+      if (read && Field(read->body, "name") == name) return Clock::now() - written;
+      if (Clock::now() - written >= 5s) {
+        ADD_FAILURE() << "still not " << name << " after 5 s: the announcement never arrived";
+        return 5s;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
   // Reads as the user read (a user's own record is one cache lookup, as before access
   // control): the headers for reading `id`.
   Headers As(std::int64_t id) const { return {signer_.Bearer(id)}; }
@@ -246,21 +262,85 @@ TEST_F(UserCacheTest, AnotherInstanceDropsItsCopyWhenItHearsOfTheWrite) {
   auto patched = Call(a->port(), "PATCH", path, R"({"name":"Changed By A"})", AsAdmin());
   ASSERT_TRUE(patched);
   ASSERT_EQ(patched->status, 200);
-  const auto written = Clock::now();
-  Clock::duration stale_for{};
-  for (;;) {
-    auto read = Call(b->port(), "GET", path, {}, As(id));
-    ASSERT_TRUE(read);
-    if (Field(read->body, "name") == "Changed By A") break;
-    stale_for = Clock::now() - written;
-    ASSERT_LT(stale_for, 5s) << "B still serves the old name: the invalidation never arrived";
-    std::this_thread::sleep_for(10ms);
-  }
+  const auto stale_for = StaleFor(b->port(), path, id, "Changed By A");
   // Delivery is a Redis round trip; the bound is slack for a busy machine, far below the TTL.
   EXPECT_LT(stale_for, 2s);
   EXPECT_GE(Metric(b->port(),
                    "myriad_cache_invalidations_received_total{cache=\"user\",outcome=\"applied\"}"),
             1);
+}
+
+// A profile update writes the new version through instead of leaving a tombstone: the
+// writer's next reads, and another instance's, need no database query.
+TEST_F(UserCacheTest, AnUpdateIsWrittenThroughToBothLayersAndOtherInstances) {
+  auto a = Start({"--cache-local-ttl", "10m"});
+  auto b = Start({"--cache-local-ttl", "10m"});
+  for (const auto* server : {a.get(), b.get()}) {
+    ASSERT_TRUE(Eventually(
+        [&] {
+          return Metric(server->port(), "myriad_cache_invalidation_feed_up{cache=\"user\"}") == 1;
+        },
+        10s));
+  }
+  const auto id = InsertUsers(1).at(0);
+  const std::string path = "/api/users/" + std::to_string(id);
+  auto before = Call(b->port(), "GET", path, {}, As(id));  // B holds version 1
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->status, 200);
+  const double b_gets = DbGets(b->port());
+
+  auto patched = Call(a->port(), "PATCH", path, R"({"name":"Written Through"})", AsAdmin());
+  ASSERT_TRUE(patched);
+  ASSERT_EQ(patched->status, 200) << patched->body;
+  const double a_gets = DbGets(a->port());  // the administrator's own lookup counts in it
+  EXPECT_EQ(Field(patched->body, "version"), "2");
+  const auto stored = Redis({"GET", Key(id)});
+  ASSERT_TRUE(stored.IsString());
+  EXPECT_EQ(stored.str, "u2|" + patched->body) << "Redis holds the new version, not a tombstone";
+  EXPECT_GE(Redis({"PTTL", Key(id)}).integer, 265'000);
+
+  auto mine = Call(a->port(), "GET", path, {}, As(id));
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->body, patched->body);
+  EXPECT_EQ(mine->Header("ETag"), patched->Header("ETag"));
+  EXPECT_LT(StaleFor(b->port(), path, id, "Written Through"), 2s);
+  EXPECT_EQ(DbGets(a->port()), a_gets) << "the writer read its write from its own process";
+  EXPECT_EQ(DbGets(b->port()), b_gets) << "the other instance read the new version from Redis";
+}
+
+// An announced version that Redis does not hold yet (the writer's write-through was lost):
+// the reader must not take Redis's older copy, so it asks the database.
+TEST_F(UserCacheTest, AnAnnouncedVersionRedisLacksIsReadFromTheDatabase) {
+  auto server = Start({"--cache-local-ttl", "10m"});
+  const auto port = server->port();
+  ASSERT_TRUE(Eventually(
+      [&] { return Metric(port, "myriad_cache_invalidation_feed_up{cache=\"user\"}") == 1; }, 10s));
+  const auto id = InsertUsers(1).at(0);
+  const std::string path = "/api/users/" + std::to_string(id);
+  auto before = Call(port, "GET", path, {}, As(id));  // version 1, in process and in Redis
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->status, 200);
+  schema_.Value("UPDATE users SET name = 'Changed Elsewhere', version = 2 WHERE id = " +
+                std::to_string(id) + " RETURNING id");
+  const double gets = DbGets(port);
+  const auto heard =
+      Redis({"PUBLISH", prefix_ + "user:v1:invalidations", std::to_string(id) + ":2"});
+  ASSERT_EQ(heard.integer, 1) << "one subscriber: this server";
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Field(Call(port, "GET", path, {}, As(id))->body, "name") == "Changed Elsewhere";
+      },
+      5s))
+      << "Redis's version 1 was served after version 2 was announced";
+  EXPECT_EQ(DbGets(port), gets + 1);
+  // Once read, version 2 is cached again: no more queries.
+  EXPECT_EQ(Field(Call(port, "GET", path, {}, As(id))->body, "version"), "2");
+  EXPECT_EQ(DbGets(port), gets + 1);
+  // A stale announcement (version 1) after that changes nothing.
+  Redis({"PUBLISH", prefix_ + "user:v1:invalidations", std::to_string(id) + ":1"});
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(Field(Call(port, "GET", path, {}, As(id))->body, "name"), "Changed Elsewhere");
+  EXPECT_EQ(DbGets(port), gets + 1);
 }
 
 TEST_F(UserCacheTest, LosingTheFeedCutsInProcessEntriesToTheDegradedTtl) {

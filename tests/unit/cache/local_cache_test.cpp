@@ -215,5 +215,68 @@ TEST_F(LocalCacheTest, RepeatedInvalidationsOfOneKeyDoNotEvictItsNeighbours) {
   EXPECT_EQ(value, "kept");
 }
 
+// Versions: a write-through replaces an older value, and a versioned tombstone (another
+// instance's announced write) lets through exactly that version or a later one.
+TEST_F(LocalCacheTest, ANewerVersionReplacesALiveValueAndAnOlderOneDoesNot) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "v2", t0_ + seconds(10), t0_, 2));
+  EXPECT_FALSE(cache.Fill(1, "v1", t0_ + seconds(10), t0_, 1)) << "a late fill of an older read";
+  EXPECT_FALSE(cache.Fill(1, "v2 again", t0_ + seconds(10), t0_, 2));
+  std::string value;
+  ASSERT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "v2");
+  EXPECT_TRUE(cache.Fill(1, "v3", t0_ + seconds(10), t0_, 3));
+  ASSERT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "v3");
+  // A cached "no such user" (version 0) never replaces a user.
+  EXPECT_FALSE(cache.Fill(1, "", t0_ + seconds(10), t0_, 0));
+}
+
+TEST_F(LocalCacheTest, AVersionedTombstoneAdmitsThatVersionOrLater) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "v1", t0_ + seconds(10), t0_, 1));
+  cache.Invalidate(1, t0_ + seconds(20), 3, t0_);
+  std::string value = "untouched";
+  std::int64_t floor = 0;
+  ASSERT_EQ(cache.Get(1, t0_, value, &floor), Found::kTombstone);
+  EXPECT_EQ(floor, 3);
+  EXPECT_EQ(value, "untouched");
+  EXPECT_FALSE(cache.Fill(1, "v2", t0_ + seconds(10), t0_, 2));
+  EXPECT_TRUE(cache.Fill(1, "v3", t0_ + seconds(10), t0_, 3));
+  ASSERT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "v3");
+}
+
+TEST_F(LocalCacheTest, AnAnnouncedVersionLeavesAValueThatIsAlreadyThatNew) {
+  Cache cache(100);
+  ASSERT_TRUE(cache.Fill(1, "v4", t0_ + seconds(10), t0_, 4));
+  cache.Invalidate(1, t0_ + seconds(20), 4, t0_);  // this instance's own announcement
+  cache.Invalidate(1, t0_ + seconds(20), 3, t0_);  // an older one arriving late
+  std::string value;
+  ASSERT_EQ(cache.Get(1, t0_, value), Found::kValue);
+  EXPECT_EQ(value, "v4");
+  cache.Invalidate(1, t0_ + seconds(20), 5, t0_);
+  EXPECT_EQ(cache.Get(1, t0_, value), Found::kTombstone);
+}
+
+TEST_F(LocalCacheTest, TombstonesKeepTheHigherFloorAndAPlainOneRefusesEveryVersion) {
+  Cache cache(100);
+  cache.Invalidate(1, t0_ + seconds(20), 5, t0_);
+  cache.Invalidate(1, t0_ + seconds(20), 3, t0_);
+  std::int64_t floor = 0;
+  std::string value;
+  ASSERT_EQ(cache.Get(1, t0_, value, &floor), Found::kTombstone);
+  EXPECT_EQ(floor, 5);
+  cache.Invalidate(1, t0_ + seconds(20), Cache::kNoFill, t0_);  // a delete
+  ASSERT_EQ(cache.Get(1, t0_, value, &floor), Found::kTombstone);
+  EXPECT_EQ(floor, Cache::kNoFill);
+  EXPECT_FALSE(cache.Fill(1, "v99", t0_ + seconds(10), t0_, 99));
+  cache.Invalidate(1, t0_ + seconds(20), 100, t0_);
+  ASSERT_EQ(cache.Get(1, t0_, value, &floor), Found::kTombstone);
+  EXPECT_EQ(floor, Cache::kNoFill) << "a later versioned announcement does not lift a delete";
+  // Once it expired, anything fills again.
+  EXPECT_TRUE(cache.Fill(1, "v1", t0_ + seconds(30), t0_ + seconds(20), 1));
+}
+
 }  // namespace
 }  // namespace myriad::cache
