@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -55,6 +56,14 @@ struct Pending {
 };
 
 enum class State { kConnecting, kReady, kDraining, kCopying, kClosed };
+
+// Cancel requests on their way, process-wide. Each PQcancel is a new connection, and so a
+// new backend process on the server: on an overloaded machine, where every query timed out,
+// one per abandoned query made thousands a second, which kept the server from the real
+// queries and turned a slow database into an unreachable one. Beyond this many in flight,
+// an abandoned query runs to its end instead (the caller has its answer already).
+constexpr int kMaxCancelsInFlight = 4;
+std::atomic<int> cancels_in_flight{0};
 
 }  // namespace
 
@@ -499,8 +508,16 @@ void PgConnection::Impl::Abandon(const std::shared_ptr<Pending>& p) {
 
 void PgConnection::Impl::SendCancel() const {
   if (conn == nullptr) return;
+  if (cancels_in_flight.fetch_add(1, std::memory_order_relaxed) >= kMaxCancelsInFlight) {
+    cancels_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    spdlog::debug("postgres cancel request skipped: {} already in flight", kMaxCancelsInFlight);
+    return;
+  }
   PGcancel* cancel = PQgetCancel(conn);
-  if (cancel == nullptr) return;
+  if (cancel == nullptr) {
+    cancels_in_flight.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   // PQcancel opens a new connection and waits for the server: never on an io thread.
   std::thread([cancel] {
     std::array<char, 256> error{};
@@ -508,6 +525,7 @@ void PgConnection::Impl::SendCancel() const {
       spdlog::warn("postgres cancel request failed: {}", error.data());
     }
     PQfreeCancel(cancel);
+    cancels_in_flight.fetch_sub(1, std::memory_order_relaxed);
   }).detach();
 }
 
