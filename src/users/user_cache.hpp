@@ -106,18 +106,19 @@ class UserCache {
   /// null for a cached "no such user"), counted as a local hit; nullopt on a miss, which
   /// the caller then resolves with Get(). Saves a coroutine frame on the hottest path.
   std::optional<CachedUserPtr> Peek(std::size_t worker, std::int64_t id);
-  /// After a write to `id` whose result is not at hand (a delete, a password or status
-  /// change): tombstones, and the id's reads go to the database while they live.
+  /// After a write to `id` whose result is not at hand (today: a delete; every other write
+  /// returns its row and calls Refresh): tombstones, and the id's reads go to the database
+  /// while they live.
   boost::asio::awaitable<void> Invalidate(std::size_t worker, std::int64_t id,
                                           Clock::time_point deadline);
-  /// After a write that returned the row (create, profile update): writes it through to
-  /// both layers, where it replaces only older versions (never a tombstone), and announces
-  /// the id and version, so other instances drop older copies and read it from Redis.
-  /// Falls back to Invalidate's deferral when Redis cannot take it.
+  /// After a write that returned the row (create, update, e-mail or password change):
+  /// writes it through to both layers, where it replaces only older versions (never a
+  /// tombstone), and announces the id and version, so other instances drop older copies
+  /// and read it from Redis. Falls back to Invalidate's deferral when Redis cannot take it.
   boost::asio::awaitable<void> Refresh(std::size_t worker, const CachedUserPtr& user,
                                        Clock::time_point deadline);
 
-  /// The Redis channel every instance publishes its invalidations on (payload: the id).
+  /// The Redis channel every instance publishes its writes on ("<id>" or "<id>:<version>").
   static std::string InvalidationChannel(std::string_view key_prefix);
   /// The Lua scripts this cache runs, for ClientOptions::scripts.
   static std::vector<const redis::Script*> Scripts();
