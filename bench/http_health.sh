@@ -97,9 +97,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- system setup
-max_level=0
-for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
-raise_limits $(( max_level > IDLE_CONNS ? max_level : IDLE_CONNS ))
+# shellcheck disable=SC2086  # LEVELS is a list of numbers
+raise_limits $LEVELS "$IDLE_CONNS"
 
 # ---------------------------------------------------------------- helpers
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }

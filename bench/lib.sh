@@ -35,8 +35,9 @@ stop_pid() {  # pid, seconds to wait after SIGTERM before SIGKILL
 # A listen backlog above net.core.somaxconn is silently capped; 10,000 wrk connections
 # arriving at once overflow 4096 and show up as connect errors / 1 s SYN retries.
 # wrk -c10000 needs the fd limit raised in this shell; the servers inherit it too.
-raise_limits() {  # largest number of connections the run will open
-  local need=${1:-0} key cur hard
+raise_limits() {  # the connection counts the run will open (any number of them; the largest counts)
+  local need=0 n key cur hard
+  for n in "$@"; do (( n > need )) && need=$n; done
   for key in net.core.somaxconn net.ipv4.tcp_max_syn_backlog; do
     cur=$(sysctl -n "$key" 2>/dev/null || echo 0)
     if (( cur < 65535 )); then

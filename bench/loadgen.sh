@@ -67,9 +67,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-max_level=0
-for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
-raise_limits "$max_level"
+# shellcheck disable=SC2086  # LEVELS is a list of numbers
+raise_limits $LEVELS
 start_nginx "$BENCH/nginx/health.conf.in"
 URL="http://127.0.0.1:$NGINX_PORT/api/health"
 {

@@ -113,9 +113,8 @@ cached_cleanup() {
 }
 trap cached_cleanup EXIT
 
-max_level=0
-for c in $LEVELS $DOWN_LEVELS; do (( c > max_level )) && max_level=$c; done
-raise_limits "$max_level"
+# shellcheck disable=SC2086  # LEVELS and DOWN_LEVELS are lists of numbers
+raise_limits $LEVELS $DOWN_LEVELS
 
 users_meta_header "GET /api/users/{id}, random id in 1..HOT, cached (in process + Redis)" \
   "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua -- HOT (Authorization: Bearer <admin token>, to both servers), warm-up $WARMUP per run (not reported), order nginx/Myriad alternating per level"

@@ -55,9 +55,8 @@ report() {
 }
 
 users_init   # checks, $TMP, meta.tsv, runs.jsonl; its trap stops Myriad and PostgreSQL
-max_level=0
-for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
-raise_limits "$max_level"
+# shellcheck disable=SC2086  # LEVELS is a list of numbers
+raise_limits $LEVELS
 
 users_meta_header "GET /api/users/me with a bearer token against without authentication (--insecure-anonymous-user)" \
   "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/wrk_status.lua http://127.0.0.1:PORT/api/users/me, warm-up $WARMUP per run (not reported), order alternating per level"

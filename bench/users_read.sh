@@ -50,9 +50,8 @@ command -v pgbench >/dev/null || die "pgbench not found (postgresql-contrib / sc
 for c in $LEVELS; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "LEVELS must hold positive integers (got '$c')"; done
 
 users_init
-max_level=0
-for c in $LEVELS; do (( c > max_level )) && max_level=$c; done
-raise_limits "$max_level"
+# shellcheck disable=SC2086  # LEVELS is a list of numbers
+raise_limits $LEVELS
 
 users_meta_header "GET /api/users/{id}, random id in 1..USERS" \
   "wrk -t$WRK_THREADS --latency --timeout 10s -d$DURATION -s tools/random_user.lua (Authorization: Bearer <admin token>), warm-up $WARMUP per level"

@@ -576,12 +576,18 @@ std::vector<std::pair<double, double>> WarmupRanges(const RunResult& run) {
 
 double Mid(const IntervalSample& s) { return s.start_s + s.length_s / 2; }
 
-std::string ThroughputChart(const RunResult& run) {
+// A chart over the run's timeline: time on x, the warm-up shaded.
+Chart TimelineChart(const RunResult& run, std::string title, std::string y_title) {
   Chart c;
-  c.title = "Throughput per interval";
-  c.y_title = "requests/s";
+  c.title = std::move(title);
+  c.y_title = std::move(y_title);
   TimeX(c, TimelineEnd(run));
   c.shaded = WarmupRanges(run);
+  return c;
+}
+
+std::string ThroughputChart(const RunResult& run) {
+  Chart c = TimelineChart(run, "Throughput per interval", "requests/s");
   Line rps{"req/s", "#2b6cb0", {}, false};
   double max = 0;
   for (const IntervalSample& s : run.timeline) {
@@ -602,11 +608,7 @@ std::string ThroughputChart(const RunResult& run) {
 }
 
 std::string LatencyChart(const RunResult& run) {
-  Chart c;
-  c.title = "Latency per interval";
-  c.y_title = "latency (log scale)";
-  TimeX(c, TimelineEnd(run));
-  c.shaded = WarmupRanges(run);
+  Chart c = TimelineChart(run, "Latency per interval", "latency (log scale)");
   c.y_log = true;
   Line p50{"p50", "#2f855a", {}, false};
   Line p90{"p90", "#3182ce", {}, false};
@@ -635,11 +637,7 @@ std::string LatencyChart(const RunResult& run) {
 }
 
 std::string ErrorsChart(const RunResult& run) {
-  Chart c;
-  c.title = "Errors per interval";
-  c.y_title = "errors";
-  TimeX(c, TimelineEnd(run));
-  c.shaded = WarmupRanges(run);
+  Chart c = TimelineChart(run, "Errors per interval", "errors");
   c.bar_name = "errors";
   c.bar_color = "#c53030";
   double max = 0;
