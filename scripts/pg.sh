@@ -13,8 +13,9 @@
 # every run starts from an empty database).
 #
 # What `start` sets up: database `myriad` owned by role `myriad` (LOGIN CREATEDB, plus
-# pg_read_all_stats and pg_signal_backend), extensions pg_trgm and pg_stat_statements in it
-# (myriad may reset the statistics: the benchmarks do, before a measured run),
+# pg_read_all_stats, pg_signal_backend and pg_checkpoint), extensions pg_trgm and pg_stat_statements in it
+# (myriad may reset the statistics and run CHECKPOINT: the benchmarks do, before a
+# measured run),
 # trust authentication on loopback only, the settings of deploy/postgres/postgresql.conf,
 # a port chosen free at first start and kept in DIR/port, the URL in DIR/url.
 #
@@ -247,7 +248,7 @@ SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'myriad') AS need_role \
 \if :need_role
   CREATE ROLE myriad LOGIN CREATEDB;
 \endif
-GRANT pg_read_all_stats, pg_signal_backend TO myriad;
+GRANT pg_read_all_stats, pg_signal_backend, pg_checkpoint TO myriad;
 SELECT NOT EXISTS (SELECT FROM pg_database WHERE datname = 'myriad') AS need_db \gset
 \if :need_db
   CREATE DATABASE myriad OWNER myriad;
