@@ -90,7 +90,6 @@ asio::awaitable<db::DbResult<db::PgConnection>> Open(asio::any_io_executor execu
   co_return co_await db::PgConnection::Connect(std::move(executor), options, deadline);
 }
 
-// Opens the connections and checks the table: present, and empty.
 // Runs one statement on the loop; prints why it failed.
 bool Execute(asio::io_context& io, db::PgConnection& connection, std::string_view sql) {
   auto done = RunLoop(io,
@@ -104,6 +103,7 @@ bool Execute(asio::io_context& io, db::PgConnection& connection, std::string_vie
   return false;
 }
 
+// Opens the connections and checks the table: present, and empty.
 asio::awaitable<StepResult> Prepare(asio::any_io_executor executor, const SeedSettings& settings,
                                     std::vector<db::PgConnection>& connections) {
   for (int i = 0; i < settings.connections; ++i) {

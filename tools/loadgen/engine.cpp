@@ -427,9 +427,9 @@ class Worker {
         const std::size_t task = PickTask(s);
         // The next request goes out after the answers this thread has already received are
         // read, as wrk does (it writes on the loop turn after the answer). Written at once
-        // instead, every connection always has a request at the server: the same
-        // throughput, but each request then queues behind all the others, and p50 came out
-        // 1.8-2.1x wrk's on the same nginx (bench/loadgen.sh).
+        // instead, every connection always has a request queued at the server, each waits
+        // behind all the others, and p50 came out 1.8-2.1x wrk's on the same nginx
+        // (bench/loadgen.sh).
         co_await asio::post(io_, asio::use_awaitable);
         const bool ok = co_await RunTask(s, task, std::nullopt);
         if (!ok && !s.connection.IsOpen() && !stopping_) {
