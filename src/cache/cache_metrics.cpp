@@ -31,7 +31,8 @@ CacheMetrics::CacheMetrics(const std::string& cache, std::size_t shards) : set(s
                            {{"cache", cache}});
   const std::string invalidations = "myriad_cache_invalidations_total";
   const std::string inv_help =
-      "Invalidations after writes; deferred ones could not reach Redis and are replayed.";
+      "Cache updates after writes (write-through or invalidation); deferred ones could not "
+      "reach Redis and are replayed.";
   invalidated = set.Counter(invalidations, inv_help, {{"cache", cache}, {"outcome", "ok"}});
   deferred = set.Counter(invalidations, inv_help, {{"cache", cache}, {"outcome", "deferred"}});
   const std::string received = "myriad_cache_invalidations_received_total";
