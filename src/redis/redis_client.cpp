@@ -37,6 +37,8 @@ struct RedisClient::State {
   }
 
   static asio::awaitable<void> Maintain(std::shared_ptr<State> self, std::size_t index);
+  static asio::awaitable<RedisResult<Reply>> Run(std::shared_ptr<State> state, Command command,
+                                                 Clock::time_point deadline);
   asio::awaitable<bool> Prepare(RedisConnection& conn, Clock::time_point deadline);
   RedisConnection* Pick();
   void Publish();
@@ -181,7 +183,27 @@ RedisClient::~RedisClient() {
 }
 
 asio::awaitable<RedisResult<Reply>> RedisClient::Run(Command command, Clock::time_point deadline) {
-  auto state = state_;  // the client may be destroyed while this waits
+  co_return co_await State::Run(state_, std::move(command), deadline);
+}
+
+void RedisClient::Send(Command command, Clock::time_point deadline,
+                       std::function<void(const RedisResult<Reply>&)> done) {
+  auto state = state_;
+  const auto executor = state->ex;
+  asio::co_spawn(
+      executor,
+      [](std::shared_ptr<State> s, Command c, Clock::time_point d,
+         std::function<void(const RedisResult<Reply>&)> then) -> asio::awaitable<void> {
+        auto reply = co_await State::Run(std::move(s), std::move(c), d);
+        if (then) then(reply);
+      }(std::move(state), std::move(command), deadline, std::move(done)),
+      asio::detached);
+}
+
+asio::awaitable<RedisResult<Reply>> RedisClient::State::Run(std::shared_ptr<State> state,
+                                                            Command command,
+                                                            Clock::time_point deadline) {
+  // `state`, not the client: the client may be destroyed while this waits.
   auto* metrics = state->options.metrics.get();
   const std::size_t shard = state->options.metrics_shard;
   RedisConnection* conn = state->Pick();

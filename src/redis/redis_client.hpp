@@ -68,6 +68,13 @@ class RedisClient {
   /// Sends `command` on the least busy connection that is up. The deadline is the
   /// earlier of `deadline` and now + command_timeout.
   boost::asio::awaitable<RedisResult<Reply>> Run(Command command, Clock::time_point deadline);
+  /// Run() without waiting: the command goes out on a later turn of this client's thread
+  /// and `done` (if set) gets the reply there. For writes whose caller has no use for the
+  /// answer (a cache fill): the request it serves need not wait a Redis round trip. Safe
+  /// when the client is destroyed first (the command then fails kUnavailable or is dropped
+  /// with its thread's io_context).
+  void Send(Command command, Clock::time_point deadline,
+            std::function<void(const RedisResult<Reply>&)> done = {});
   /// EVALSHA `script` with `keys` then `args` (falling back to EVAL as Script explains).
   boost::asio::awaitable<RedisResult<Reply>> Eval(const Script& script,
                                                   std::vector<std::string> keys,

@@ -313,9 +313,13 @@ asio::awaitable<Lookup> UserCache::Impl::LoadThrough(std::size_t worker, std::in
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(life).count();
     redis::Command set("SET", UserCacheKey(id, options.key_prefix), EncodeCachedUser(entry.get()),
                        "NX", "PX", std::to_string(std::max<long long>(1, ms)));
-    const auto started = Clock::now();
-    (void)co_await client->Run(std::move(set), deadline);
-    metrics->Time(worker, CacheMetrics::kSet, Since(started));
+    // Not awaited: the caller has its answer, and its request need not wait a Redis round
+    // trip for a write whose reply nobody reads (about 40% of requests in bench/scale miss
+    // both layers). The fill goes out on this thread's next turn.
+    client->Send(std::move(set), deadline,
+                 [metrics = metrics, worker, started = Clock::now()](const auto& /*reply*/) {
+                   metrics->Time(worker, CacheMetrics::kSet, Since(started));
+                 });
   }
   co_return entry;
 }

@@ -208,6 +208,44 @@ TEST(RedisClientTest, ReconnectsAfterItsConnectionIsKilled) {
   });
 }
 
+TEST(RedisClientTest, SendDoesNotWaitAndReportsTheReplyLater) {
+  RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    ClientOptions options;
+    options.endpoint = myriad::testing::TestRedisEndpoint();
+    const std::string key = Key("send");
+    {
+      RedisClient client(ex, options);
+      CO_ASSERT_TRUE(co_await WaitUp(client, 1));
+      (void)co_await client.Run(Command("DEL", key), Clock::now() + 5s);
+      std::vector<std::string> replies;
+      client.Send(Command("SET", key, "first", "NX"), Clock::now() + 5s,
+                  [&](const RedisResult<Reply>& r) { replies.push_back(r ? r->str : "error"); });
+      client.Send(Command("SET", key, "second", "NX"), Clock::now() + 5s,
+                  [&](const RedisResult<Reply>& r) {
+                    replies.push_back(r ? (r->IsNil() ? "nil" : r->str) : "error");
+                  });
+      EXPECT_TRUE(replies.empty()) << "Send returned before anything was sent";
+      const auto until = Clock::now() + 5s;
+      while (replies.size() < 2 && Clock::now() < until) {
+        co_await SleepFor(5ms);
+      }
+      CO_ASSERT_TRUE(replies.size() == 2);
+      EXPECT_EQ(replies[0], "OK");
+      EXPECT_EQ(replies[1], "nil") << "sent in order: the second SET NX found the first";
+      auto stored = co_await client.Run(Command("GET", key), Clock::now() + 5s);
+      CO_ASSERT_TRUE(stored.has_value());
+      EXPECT_EQ(stored->str, "first");
+      // Sent, then the client is destroyed before that command went out: nothing may touch
+      // the destroyed client (ASan), and the command fails or is dropped, never hangs.
+      client.Send(Command("SET", key, "third"), Clock::now() + 5s);
+    }
+    co_await SleepFor(50ms);
+    auto check = co_await RedisConnection::Connect(ex, options.endpoint, Clock::now() + 5s);
+    CO_ASSERT_TRUE(check.has_value());
+    (void)co_await check->Run(Command("DEL", key), Clock::now() + 5s);
+  });
+}
+
 TEST(RedisClientTest, EvalLoadsScriptsAndSurvivesAScriptFlush) {
   RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
     static const Script kEcho{"return {KEYS[1], ARGV[1], ARGV[2]}"};

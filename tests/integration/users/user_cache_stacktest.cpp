@@ -85,6 +85,11 @@ class UserCacheTest : public ::testing::Test {
   redis::Reply Redis(const std::vector<std::string>& args) const {
     return RedisCall(TestRedisUrl(), args);
   }
+  // A miss's fill of Redis is not awaited by the request it serves (LoadThrough), so it may
+  // land just after the response: true once the key holds a value (5 s at most).
+  bool Filled(std::int64_t id, const std::string& url = TestRedisUrl()) const {
+    return Eventually([&] { return RedisCall(url, {"GET", Key(id)}).IsString(); }, 5s);
+  }
 
   static double Metric(std::uint16_t port, const std::string& series) {
     auto response = Call(port, "GET", "/metrics");
@@ -150,6 +155,7 @@ TEST_F(UserCacheTest, MissThenRedisHitAndNegativeCaching) {
   ASSERT_EQ(first->status, 200) << first->body;
   EXPECT_EQ(Cache(port, "redis", "miss"), 1);
   EXPECT_EQ(Loads(port), 1);
+  ASSERT_TRUE(Filled(id));
   const auto stored = Redis({"GET", Key(id)});
   ASSERT_TRUE(stored.IsString());
   EXPECT_EQ(stored.str, "u2|" + first->body);
@@ -177,6 +183,7 @@ TEST_F(UserCacheTest, MissThenRedisHitAndNegativeCaching) {
     auto response = Call(port, "GET", missing, {}, As(id));
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 404);
+    ASSERT_TRUE(Filled(id + 1000));
   }
   EXPECT_EQ(Cache(port, "redis", "negative_hit"), 1);
   EXPECT_EQ(Loads(port), 2);
@@ -287,6 +294,7 @@ TEST_F(UserCacheTest, AnUpdateIsWrittenThroughToBothLayersAndOtherInstances) {
   auto before = Call(b->port(), "GET", path, {}, As(id));  // B holds version 1
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 200);
+  ASSERT_TRUE(Filled(id));  // and so does Redis, so the write-through replaces a value
   const double b_gets = DbGets(b->port());
 
   auto patched = Call(a->port(), "PATCH", path, R"({"name":"Written Through"})", AsAdmin());
@@ -320,6 +328,7 @@ TEST_F(UserCacheTest, AnAnnouncedVersionRedisLacksIsReadFromTheDatabase) {
   auto before = Call(port, "GET", path, {}, As(id));  // version 1, in process and in Redis
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 200);
+  ASSERT_TRUE(Filled(id));
   schema_.Value("UPDATE users SET name = 'Changed Elsewhere', version = 2 WHERE id = " +
                 std::to_string(id) + " RETURNING id");
   const double gets = DbGets(port);
@@ -356,6 +365,7 @@ TEST_F(UserCacheTest, LosingTheFeedCutsInProcessEntriesToTheDegradedTtl) {
   auto before = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 200);
+  ASSERT_TRUE(Filled(id, redis.url()));  // before the DEL below, which must win
 
   // A change nobody announces (straight into the database, and out of Redis): while the
   // feed is live the in-process copy is trusted for its full TTL...
@@ -425,6 +435,7 @@ TEST_F(UserCacheTest, CorruptOrForeignValuesAreIgnoredNotServed) {
   auto truth = Call(port, "GET", path, {}, As(id));
   ASSERT_TRUE(truth);
   ASSERT_EQ(truth->status, 200);
+  ASSERT_TRUE(Filled(id));
   const std::string good = truth->body;
   std::string other_id = good;
   other_id.replace(other_id.find(std::to_string(id)), std::to_string(id).size(),
