@@ -28,8 +28,8 @@ struct ClientOptions {
   /// Connections this client keeps open. Pipelining lets one carry every concurrent
   /// command of an io thread.
   std::size_t connections = 1;
-  /// Longest wait for a reply; past it the command fails with kTimeout and its connection
-  /// is replaced (RedisConnection explains why).
+  /// Longest wait for a reply; past it the command fails with kTimeout and, unless this
+  /// thread was behind, its connection is replaced (RedisConnection explains both).
   std::chrono::milliseconds command_timeout{250};
   std::chrono::milliseconds connect_timeout{1'000};
   /// Reconnect attempts back off exponentially between these, with jitter.

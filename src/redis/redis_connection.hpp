@@ -21,7 +21,10 @@ namespace myriad::redis {
 /// trips. A command whose deadline passes returns kTimeout and *closes the connection*: a
 /// Redis that is slow past the timeout is treated as down (callers fall back at once)
 /// until a fresh connection proves it healthy again. Any command still waiting then gets
-/// kConnection.
+/// kConnection. Except when this thread notices the deadline more than 10 ms late: then its
+/// own loop was behind, not Redis, and only that command fails (kTimeout; its reply is
+/// dropped when it comes), unless the oldest command in flight has waited four of its
+/// timeouts (Redis is stuck whatever the thread is doing).
 class RedisConnection {
  public:
   using Clock = std::chrono::steady_clock;

@@ -8,8 +8,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "redis/redis_client.hpp"
@@ -40,6 +42,27 @@ asio::awaitable<bool> WaitUp(RedisClient& client, std::size_t n,
 // A key of this test's own, so parallel tests never share one.
 std::string Key(const std::string& name) {
   return "test:redis_client:" + name + ":" + std::to_string(::getpid());
+}
+
+// Runs `command` on `conn` in a coroutine of its own (started on the next turn of the
+// loop); its result lands in `out`. A plain function: a lambda coroutine's captures would
+// die with the lambda, before the coroutine ends.
+asio::awaitable<void> RunInto(RedisConnection* conn, Command command, Clock::time_point deadline,
+                              std::optional<RedisResult<Reply>>* out) {
+  *out = co_await conn->Run(std::move(command), deadline);
+}
+void RunDetached(const asio::any_io_executor& ex, RedisConnection& conn, Command command,
+                 Clock::time_point deadline, std::optional<RedisResult<Reply>>& out) {
+  asio::co_spawn(ex, RunInto(&conn, std::move(command), deadline, &out), asio::detached);
+}
+
+// Polls until `a` (and `b`, when given) are in (5 s at most).
+asio::awaitable<void> WaitFor(const std::optional<RedisResult<Reply>>& a,
+                              const std::optional<RedisResult<Reply>>* b = nullptr) {
+  const auto until = Clock::now() + 5s;
+  while (Clock::now() < until && (!a || (b != nullptr && !*b))) {
+    co_await SleepFor(5ms);
+  }
 }
 
 TEST(RedisConnectionTest, CommandsAndRepliesOfEveryType) {
@@ -125,6 +148,54 @@ TEST(RedisConnectionTest, ATimeoutAnswersAtOnceAndRetiresTheConnection) {
     auto after = co_await conn->Run(Command("PING"), Clock::now() + 1s);
     CO_ASSERT_TRUE(!after.has_value());
     EXPECT_EQ(after.error().kind, RedisErrorKind::kConnection);
+  });
+}
+
+// The same timeout noticed late, because this thread was busy: Redis is not to blame, and
+// closing would fail every other command in flight on the connection.
+TEST(RedisConnectionTest, ADeadlineMissedWhileTheThreadWasBusyKeepsTheConnection) {
+  RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                  Clock::now() + 5s);
+    CO_ASSERT_TRUE(conn.has_value());
+    std::optional<RedisResult<Reply>> late;
+    // Redis holds this reply 300 ms, well past the deadline (as in the test above)...
+    RunDetached(ex, *conn, Command("BLPOP", Key("late"), "0.3"), Clock::now() + 40ms, late);
+    // ...but this thread is busy until after the deadline, so it notices it late.
+    std::this_thread::sleep_for(120ms);
+    co_await WaitFor(late);
+    CO_ASSERT_TRUE(late.has_value());
+    CO_ASSERT_TRUE(!late->has_value());
+    EXPECT_EQ(late->error().kind, RedisErrorKind::kTimeout);
+    EXPECT_TRUE(conn->usable()) << "a deadline this thread missed retired the connection";
+    // The abandoned command's reply is matched and dropped: the next one gets its own.
+    auto echo = co_await conn->Run(Command("ECHO", "after"), Clock::now() + 2s);
+    CO_ASSERT_TRUE(echo.has_value());
+    EXPECT_EQ(echo->str, "after");
+    EXPECT_EQ(conn->in_flight(), 0U);
+  });
+}
+
+// Late, but Redis has not answered the oldest command in four timeouts: it is stuck, and
+// the connection goes as it would have on time.
+TEST(RedisConnectionTest, ALateDeadlineStillRetiresAConnectionRedisStoppedAnswering) {
+  RunIo([](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto conn = co_await RedisConnection::Connect(ex, myriad::testing::TestRedisEndpoint(),
+                                                  Clock::now() + 5s);
+    CO_ASSERT_TRUE(conn.has_value());
+    std::optional<RedisResult<Reply>> first;
+    std::optional<RedisResult<Reply>> second;
+    RunDetached(ex, *conn, Command("BLPOP", Key("stuck"), "2"), Clock::now() + 5s, first);
+    co_await SleepFor(300ms);  // the BLPOP has been unanswered this long
+    RunDetached(ex, *conn, Command("PING"), Clock::now() + 40ms, second);
+    std::this_thread::sleep_for(120ms);
+    co_await WaitFor(first, &second);
+    CO_ASSERT_TRUE(first.has_value() && second.has_value());
+    CO_ASSERT_TRUE(!second->has_value());
+    EXPECT_EQ(second->error().kind, RedisErrorKind::kTimeout);
+    EXPECT_FALSE(conn->usable());
+    CO_ASSERT_TRUE(!first->has_value());
+    EXPECT_EQ(first->error().kind, RedisErrorKind::kConnection);
   });
 }
 
