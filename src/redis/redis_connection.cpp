@@ -1,6 +1,5 @@
 #include "redis/redis_connection.hpp"
 
-#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,16 +28,15 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 // A deadline whose timer this thread notices later than this was missed because the thread
 // was busy (its loop lags), which says nothing about Redis.
 constexpr auto kLagTolerance = std::chrono::milliseconds(10);
-// ...unless Redis has not answered the oldest command in this many of the late command's
-// timeouts: then it is stuck whatever the thread is doing.
-constexpr int kStallFactor = 4;
+// ...unless Redis has sent nothing on the connection for this long: then it is stuck
+// whatever the thread is doing. (Not the age of the oldest command: under a lagging loop
+// that grows with the lag itself, and retired connections in a bench/scale ramp.)
+constexpr auto kSilence = std::chrono::seconds(1);
 
 // One command's place in the pipeline.
 struct Pending {
-  Pending(const asio::any_io_executor& ex, Clock::time_point deadline)
-      : wake(ex, deadline), sent_at(Clock::now()) {}
+  Pending(const asio::any_io_executor& ex, Clock::time_point deadline) : wake(ex, deadline) {}
   asio::steady_timer wake;  // expires at the deadline; cancelled when the reply is in
-  Clock::time_point sent_at;
   bool done = false;
   std::optional<RedisError> error;
   Reply reply;
@@ -75,6 +73,7 @@ struct RedisConnection::Impl : std::enable_shared_from_this<Impl> {
   std::string sending;  // what the write loop is writing now
   bool writing = false;
   bool open = false;
+  Clock::time_point last_reply = Clock::now();  // when Redis last sent anything here
   std::function<void()> on_close;
   std::function<void(Reply&&)> on_push;
 };
@@ -107,11 +106,8 @@ asio::awaitable<RedisResult<Reply>> RedisConnection::Impl::Wait(std::shared_ptr<
   // 1,362 at once and sent their reads to the database at the busiest moment. The command
   // alone is abandoned then (its reply, when it comes, is matched and dropped).
   const auto now = Clock::now();
-  const auto deadline = pending->wake.expiry();
-  const bool behind = now - deadline > kLagTolerance;
-  const auto timeout = std::max<Clock::duration>(deadline - pending->sent_at, kLagTolerance);
-  const bool stuck =
-      !self->fifo.empty() && now - self->fifo.front()->sent_at > kStallFactor * timeout;
+  const bool behind = now - pending->wake.expiry() > kLagTolerance;
+  const bool stuck = now - self->last_reply > kSilence;
   if (!behind || stuck) self->Fail(RedisErrorKind::kConnection, "closed after a command timed out");
   co_return MakeRedisError(RedisErrorKind::kTimeout, "no reply from Redis in time");
 }
@@ -150,6 +146,7 @@ asio::awaitable<void> RedisConnection::Impl::ReadLoop(std::shared_ptr<Impl> self
 }
 
 void RedisConnection::Impl::Deliver() {
+  last_reply = Clock::now();  // bytes came in: Redis is alive, whatever they hold
   Reply reply;
   while (reader.Next(reply)) {
     if (on_push && IsPush(reply)) {

@@ -23,8 +23,8 @@ namespace myriad::redis {
 /// until a fresh connection proves it healthy again. Any command still waiting then gets
 /// kConnection. Except when this thread notices the deadline more than 10 ms late: then its
 /// own loop was behind, not Redis, and only that command fails (kTimeout; its reply is
-/// dropped when it comes), unless the oldest command in flight has waited four of its
-/// timeouts (Redis is stuck whatever the thread is doing).
+/// dropped when it comes), unless Redis has sent nothing on the connection for a second
+/// (it is stuck whatever the thread is doing).
 class RedisConnection {
  public:
   using Clock = std::chrono::steady_clock;
