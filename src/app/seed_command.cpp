@@ -23,6 +23,7 @@
 #include "core/result.hpp"
 #include "db/pg_connection.hpp"
 #include "db/user_seeder.hpp"
+#include "users/search_index.hpp"
 
 namespace myriad::app {
 namespace {
@@ -33,18 +34,10 @@ using StepResult = core::Result<void, std::string>;
 
 // Loading 1M rows takes seconds; the limit only stops a stuck server from hanging us.
 constexpr auto kCopyTimeout = std::chrono::hours(1);
-// Migration 0004 keeps the search index's pending list off, so that no write at run time
-// merges thousands of entries. A bulk load wants it on: entries are then merged in batches
-// (1M users in about 25 s, against 120 s one row at a time). So it is on during the COPY,
-// then off again and flushed, whether or not the COPY succeeded.
-constexpr std::string_view kBatchIndexWritesSql =
-    "ALTER INDEX IF EXISTS users_search_trgm SET (fastupdate = on)";
-constexpr std::string_view kSteadyIndexWritesSql =
-    "ALTER INDEX IF EXISTS users_search_trgm SET (fastupdate = off)";
-constexpr std::string_view kFlushPendingSql =
-    "SELECT gin_clean_pending_list(i) FROM to_regclass('users_search_trgm') AS i "
-    "WHERE i IS NOT NULL";
-
+// The search index keeps new entries in its pending list (migrations/0005), which a bulk
+// load fills and PostgreSQL merges 64 MB at a time (1M users in about 25 s, against 120 s
+// one row at a time). The last part is merged before the seed returns, after a failed COPY
+// too: a running server flushes it anyway, but a search should not pay for it meanwhile.
 class Progress {
  public:
   Progress(std::int64_t total, bool terminal) : total_(total), terminal_(terminal) {}
@@ -200,7 +193,6 @@ int RunSeed(const SeedSettings& settings) {
                                        *hash);
   Progress progress(settings.users, isatty(STDOUT_FILENO) == 1);
   const auto started = core::SteadyNow();
-  if (!Execute(io, connections.front(), kBatchIndexWritesSql)) return 1;
   const auto deadline = Clock::now() + kCopyTimeout;
   const auto streams = static_cast<std::int64_t>(connections.size());
   std::vector<std::optional<db::DbResult<std::int64_t>>> results(connections.size());
@@ -233,8 +225,7 @@ int RunSeed(const SeedSettings& settings) {
   }
   progress.Finish();
   // After a failed COPY too; a failure here is reported but does not hide the COPY's.
-  const bool steady = Execute(io, connections.front(), kSteadyIndexWritesSql) &&
-                      Execute(io, connections.front(), kFlushPendingSql);
+  const bool steady = Execute(io, connections.front(), users::FlushSearchIndexSql());
   if (failure) std::rethrow_exception(failure);
   std::int64_t copied = 0;
   for (const auto& result : results) {

@@ -41,6 +41,7 @@
 #include "redis/redis_metrics.hpp"
 #include "redis/redis_subscriber.hpp"
 #include "users/list_query.hpp"
+#include "users/search_index.hpp"
 #include "users/user_cache.hpp"
 #include "users/user_store.hpp"
 #include "users/users_api.hpp"
@@ -134,9 +135,15 @@ class AppWorker final : public http::WorkerServices {
   AppWorker& operator=(const AppWorker&) = delete;
   db::PgPool& pool() { return pool_; }
   redis::RedisClient* redis() { return redis_ ? &*redis_ : nullptr; }
+  void StartSearchIndexFlusher(const boost::asio::any_io_executor& ex, db::PoolOptions pool,
+                               users::SearchIndexFlusherOptions options,
+                               std::shared_ptr<users::SearchIndexMetrics> metrics) {
+    flusher_.emplace(ex, std::move(pool), options, std::move(metrics));
+  }
 
  private:
   db::PgPool pool_;
+  std::optional<users::SearchIndexFlusher> flusher_;  // on thread 0
   std::optional<redis::RedisClient> redis_;
   std::optional<redis::RedisSubscriber> subscriber_;  // the cache's invalidation feed
   std::shared_ptr<ProbeControl> probe_;
@@ -322,6 +329,17 @@ class Backends {
           std::make_unique<AppWorker>(ex, std::move(pool), index == 0 ? &database_up_ : nullptr,
                                       std::move(redis), std::move(subscription));
       pools_[index] = &worker->pool();
+      if (index == 0 && search_index_metrics_) {
+        // A connection of its own, outside the request pool and its metrics.
+        db::PoolOptions flusher_pool = pool_options_;
+        flusher_pool.size = 1;
+        flusher_pool.max_overflow = 0;
+        flusher_pool.metrics = nullptr;
+        users::SearchIndexFlusherOptions flusher;
+        flusher.interval = settings_.search_index_flush;
+        worker->StartSearchIndexFlusher(ex, std::move(flusher_pool), flusher,
+                                        search_index_metrics_);
+      }
       if (cache_) cache_->SetRedis(index, worker->redis());
       limiter_.SetRedis(index, worker->redis());
       guard_.SetRedis(index, worker->redis());
@@ -335,6 +353,10 @@ class Backends {
         "pipeline depth {}, prepared statements {}",
         pool_options_.size, pool_options_.size * threads_, pool_options_.max_overflow,
         pool_options_.max_pipeline_depth, pool_options_.connect.prepared ? "on" : "off");
+    if (search_index_metrics_) {
+      spdlog::info("search index: pending list flushed every {} ms on a connection of its own",
+                   settings_.search_index_flush.count());
+    }
     if (redis_metrics_) {
       spdlog::info("redis: {} ({} connection(s) per io thread, timeout {} ms)",
                    redis::Describe(settings_.redis.endpoint), redis_options_.connections,
@@ -364,6 +386,10 @@ class Backends {
         std::make_shared<db::DbMetrics>(threads_, StatementNames(), pool_options_.size * threads_);
     pool_options_.metrics = db_metrics;
     registry.Add(db_metrics->Collectable());
+    if (s.search_index_flush > std::chrono::milliseconds::zero()) {
+      search_index_metrics_ = std::make_shared<users::SearchIndexMetrics>();
+      registry.Add(search_index_metrics_->Collectable());
+    }
     readiness.AddCheck({"database", [this] {
                           return database_up_.load(std::memory_order_relaxed)
                                      ? health::Readiness::State::kUp
@@ -428,6 +454,7 @@ class Backends {
   std::vector<db::PgPool*> pools_;  // filled in as the server creates its workers
   std::atomic<bool> database_up_{false};
   db::PoolOptions pool_options_;
+  std::shared_ptr<users::SearchIndexMetrics> search_index_metrics_;  // null: no flusher
   users::CursorCodec cursors_;
   auth::PasswordHasher hasher_;
   auth::Authenticator authenticator_;

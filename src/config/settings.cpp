@@ -29,6 +29,9 @@ constexpr std::size_t kMiB = 1024 * kKiB;
 constexpr std::size_t kGiB = 1024 * kMiB;
 
 constexpr milliseconds kMaxTimeout = std::chrono::hours{24};
+// Longer gaps let the pending list grow to PostgreSQL's limit, which then flushes it inside
+// a user's update.
+constexpr milliseconds kMaxSearchIndexFlush = std::chrono::minutes{10};
 constexpr std::chrono::seconds kMaxRetryAfter{3600};
 constexpr unsigned kMaxThreads = 256;
 constexpr std::size_t kMaxConnections = 1'000'000;
@@ -169,6 +172,15 @@ std::chrono::seconds ParseRetryAfter(const std::string& text) {
                                 ", got " + Quoted(text));
   }
   return seconds;
+}
+
+milliseconds ParseSearchIndexFlush(const std::string& text) {
+  const milliseconds value = ParseDuration(text);
+  if (value > kMaxSearchIndexFlush) {
+    throw std::invalid_argument("must be at most " + FormatDuration(kMaxSearchIndexFlush) +
+                                " (0 turns it off), got " + Quoted(text));
+  }
+  return value;
 }
 
 std::string ParseLogLevel(const std::string& text) {
@@ -321,6 +333,9 @@ void AddServeOptions(CLI::App& app, ServeSettings& settings) {
                if (t.empty()) throw std::invalid_argument("must not be empty");
                s.cursor_secret = t;
              });
+  AddSetting(app, "search-index-flush", "DURATION", FormatDuration(s.search_index_flush),
+             "How often the search index's pending list is flushed (0: leave it to PostgreSQL)",
+             [&s](const std::string& t) { s.search_index_flush = ParseSearchIndexFlush(t); });
 }
 
 milliseconds ParseDuration(const std::string& text) {

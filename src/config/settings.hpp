@@ -68,6 +68,10 @@ struct ServeSettings {
   std::string migrations_dir = "migrations";
   /// Key material for list cursors; replicas behind one load balancer must share it.
   std::string cursor_secret;
+  /// How often the users search index's pending list is flushed into the index, on a
+  /// connection of its own (users/search_index.hpp); 0: never (PostgreSQL then flushes it
+  /// when it reaches its size limit, inside some update, or in autovacuum).
+  std::chrono::milliseconds search_index_flush{30'000};
 
   /// Without a URL: an in-process cache and local rate limits only.
   RedisSettings redis;

@@ -1,0 +1,18 @@
+-- The search index takes new entries in batches again: its pending list is back on, and
+-- `myriad serve` flushes it every 30 s (--search-index-flush) on a connection of its own.
+--
+-- Migration 0004 turned the list off because the update that found it full merged it
+-- inline, stalling every query pipelined behind it. Without the list, though, each name
+-- or email change inserts all of the row's ~50 trigrams into the index one by one: about
+-- 0.75 ms of PostgreSQL CPU per update on 1M users (0.24 ms without the index). Under
+-- bench/scale with a new name in every update (~500 per second) that was most of a core,
+-- and the run collapsed (2,600 req/s, 40% errors). Merged in batches the same rows cost
+-- about 0.02 ms each plus a fixed ~120 ms per flush (each common trigram's posting tree is
+-- touched once per flush, whatever the batch). Searches find pending entries at once (a
+-- search that uses the index scans the list too, ~0.3 ms per 1,000 pending rows), so
+-- results are never stale.
+--
+-- 64 MB (about 55,000 changed rows) is the fallback for when no server flushes it: the
+-- update that finds the list that full merges it inline, as PostgreSQL does by default at
+-- 4 MB.
+ALTER INDEX users_search_trgm SET (fastupdate = on, gin_pending_list_limit = 65536);
