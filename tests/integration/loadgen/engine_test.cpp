@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -44,6 +45,8 @@ using namespace std::chrono_literals;
 // arrive inside the stall window are answered when it ends.
 class TestServer {
  public:
+  static constexpr std::uint64_t kMaxBody = 64 * 1024 * 1024;
+
   TestServer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_, Accept(), asio::detached);
@@ -69,6 +72,10 @@ class TestServer {
     const std::lock_guard lock(mutex_);
     return counts_[path];
   }
+  std::int64_t BodyBytes(const std::string& path) {
+    const std::lock_guard lock(mutex_);
+    return body_bytes_[path];
+  }
   std::int64_t Total() {
     const std::lock_guard lock(mutex_);
     std::int64_t n = 0;
@@ -89,16 +96,19 @@ class TestServer {
     boost::beast::flat_buffer buffer;
     asio::steady_timer timer(io_);
     for (;;) {
-      http::request<http::string_body> request;
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(kMaxBody);
       auto [ec, n] =
-          co_await http::async_read(socket, buffer, request, asio::as_tuple(asio::use_awaitable));
+          co_await http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
+      const auto& request = parser.get();
       const std::string path(request.target());
       const auto now = Clock::now();
       Clock::time_point first;
       {
         const std::lock_guard lock(mutex_);
         ++counts_[path];
+        body_bytes_[path] += static_cast<std::int64_t>(request.body().size());
         if (!first_) first_ = now;
         first = *first_;
       }
@@ -144,6 +154,7 @@ class TestServer {
   std::thread thread_;
   std::mutex mutex_;
   std::map<std::string, std::int64_t> counts_;
+  std::map<std::string, std::int64_t> body_bytes_;
   std::optional<Clock::time_point> first_;
   std::atomic<std::int64_t> tokens_{0};
   Clock::duration stall_from_{};
@@ -185,6 +196,23 @@ TEST(LoadEngineTest, ClosedLoopWithRequestCountSendsExactlyThatMany) {
   ASSERT_EQ(r.tasks.size(), 1U);
   EXPECT_EQ(r.tasks[0].second.requests, 1000);
   EXPECT_GT(r.RequestsPerSecond(), 0);
+}
+
+// The engine writes a request directly while it fits the socket's send buffer and the rest
+// asynchronously: a body far larger than that buffer still arrives whole, every time.
+TEST(LoadEngineTest, ARequestLargerThanTheSendBufferArrivesWhole) {
+  TestServer server;
+  auto o = Options(server, "/upload", Mode::kClosed);
+  o.connections = 3;
+  o.total_requests = 6;
+  // Loopback's send buffer grows to 4 MB at most (net.ipv4.tcp_wmem).
+  const std::string body(16 * 1024 * 1024, 'x');
+  const auto scenario = SingleRequestScenario("POST", "/upload", {}, body, true);
+  const auto r = load::Run(o, scenario, nullptr, nullptr);
+  EXPECT_EQ(r.total.ok, 6);
+  EXPECT_EQ(r.total.Errors(), 0);
+  EXPECT_EQ(server.Count("/upload"), 6);
+  EXPECT_EQ(server.BodyBytes("/upload"), 6 * static_cast<std::int64_t>(body.size()));
 }
 
 TEST(LoadEngineTest, ClosedLoopForADurationCountsWhatTheServerAnswered) {
