@@ -329,7 +329,7 @@ class Backends {
           std::make_unique<AppWorker>(ex, std::move(pool), index == 0 ? &database_up_ : nullptr,
                                       std::move(redis), std::move(subscription));
       pools_[index] = &worker->pool();
-      if (index == 0 && search_index_metrics_) {
+      if (index == 0 && settings_.search_index_flush > std::chrono::milliseconds::zero()) {
         // A connection of its own, outside the request pool and its metrics.
         db::PoolOptions flusher_pool = pool_options_;
         flusher_pool.size = 1;
@@ -353,7 +353,7 @@ class Backends {
         "pipeline depth {}, prepared statements {}",
         pool_options_.size, pool_options_.size * threads_, pool_options_.max_overflow,
         pool_options_.max_pipeline_depth, pool_options_.connect.prepared ? "on" : "off");
-    if (search_index_metrics_) {
+    if (settings_.search_index_flush > std::chrono::milliseconds::zero()) {
       spdlog::info("search index: pending list flushed every {} ms on a connection of its own",
                    settings_.search_index_flush.count());
     }
@@ -454,7 +454,7 @@ class Backends {
   std::vector<db::PgPool*> pools_;  // filled in as the server creates its workers
   std::atomic<bool> database_up_{false};
   db::PoolOptions pool_options_;
-  std::shared_ptr<users::SearchIndexMetrics> search_index_metrics_;  // null: no flusher
+  std::shared_ptr<users::SearchIndexMetrics> search_index_metrics_;  // with the flusher
   users::CursorCodec cursors_;
   auth::PasswordHasher hasher_;
   auth::Authenticator authenticator_;

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 namespace myriad::load {
 namespace {
@@ -141,11 +142,9 @@ asio::awaitable<Response> HttpConnection::Exchange(std::string_view request, boo
     written = 0;
   }
   if (!write_ec && written < request.size()) {
-    auto [rest_ec, rest_written] = co_await asio::async_write(
+    std::tie(write_ec, std::ignore) = co_await asio::async_write(
         socket_, asio::buffer(request.data() + written, request.size() - written),
         asio::as_tuple(asio::use_awaitable));
-    write_ec = rest_ec;
-    (void)rest_written;
   }
   if (write_ec) {
     deadline_ = Clock::time_point::max();

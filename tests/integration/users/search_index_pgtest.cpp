@@ -54,13 +54,12 @@ class SearchIndexFlusherTest : public ::testing::Test {
     options.reconnect_max = 50ms;
     return options;
   }
-  // Runs the loop in slices until `done` or `limit`; whether `done` came true.
-  static bool RunUntil(asio::io_context& io, const std::function<bool()>& done,
-                       std::chrono::seconds limit = 20s) {
-    const auto until = std::chrono::steady_clock::now() + limit;
+  // Runs io_ in slices until `done` (20 s at most); whether `done` came true.
+  bool RunUntil(const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + 20s;
     while (!done() && std::chrono::steady_clock::now() < until) {
-      io.run_for(20ms);
-      io.restart();
+      io_.run_for(20ms);
+      io_.restart();
     }
     return done();
   }
@@ -72,7 +71,6 @@ class SearchIndexFlusherTest : public ::testing::Test {
     flusher_.emplace(io_.get_executor(), Pool(url.empty() ? schema_.url() : url), options,
                      metrics_);
   }
-  bool RunUntil(const std::function<bool()>& done) { return RunUntil(io_, done); }
 
   myriad::testing::TestSchema schema_{"test_search_index"};
   asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
