@@ -48,6 +48,12 @@ def main() -> int:
           f"errors {err['total']} (connect {err['connect']}, timeout {err['timeout']}, "
           f"reset {err['reset']}, protocol {err['protocol']}, status {err['status']} "
           f"{err.get('by_status', {})})\n")
+    at_read = run.get("latency_at_read_ms")
+    if at_read and run.get("latency_end") == "arrival":
+        print(f"Latencies end when a response reached the host (myriad-load's default). Ending "
+              f"them when myriad-load read it instead (as wrk and ab do, its own wait included): "
+              f"p50 {at_read['p50']:.2f} ms, p95 {at_read['p95']:.2f} ms, p99 {at_read['p99']:.2f} ms, "
+              f"p99.9 {at_read['p99.9']:.2f} ms, max {at_read['max']:.2f} ms.\n")
     print("| objective | measured | result |\n|---|---|---|")
     for o in run.get("slo") or []:
         print(f"| {o['objective']} | {o['measured']} | {'PASS' if o['pass'] else 'FAIL'} |")
@@ -56,8 +62,9 @@ def main() -> int:
         tl = t["latency_ms"]
         print(f"| {t['name']} | {t['requests']:,} | {t['requests_per_second']:,.0f} | {tl['p50']:.2f} "
               f"| {tl['p95']:.2f} | {tl['p99']:.2f} | {tl['max']:.2f} | {t['errors']['total']} |")
-    summary = {"scale": {k: run[k] for k in ("users", "duration_s", "requests", "requests_per_second",
-                                             "latency_ms", "errors", "slo", "slo_pass")}}
+    summary = {"scale": {k: run.get(k) for k in ("users", "duration_s", "requests", "requests_per_second",
+                                                 "latency_end", "latency_ms", "latency_at_read_ms",
+                                                 "errors", "slo", "slo_pass")}}
 
     ab_path = os.path.join(folder, "ab.txt")
     if os.path.exists(ab_path):

@@ -1,5 +1,9 @@
 #include "loadgen/connection.hpp"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -7,8 +11,10 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/optional/optional.hpp>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <tuple>
 
@@ -79,6 +85,26 @@ class ResponseParser final : public http::basic_parser<false> {
   bool keep_;
 };
 
+// When the data recvmsg() returned reached this host's network stack: the kernel's receive
+// timestamp (SO_TIMESTAMPNS, the wall clock) moved to the steady clock by its age now.
+// Without a timestamp (the option refused), now.
+std::chrono::steady_clock::time_point ArrivalOf(msghdr& message) {
+  const auto steady_now = std::chrono::steady_clock::now();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+    timespec real_now{};
+    ::clock_gettime(CLOCK_REALTIME, &real_now);
+    const auto age = std::chrono::seconds(real_now.tv_sec - stamp.tv_sec) +
+                     std::chrono::nanoseconds(real_now.tv_nsec - stamp.tv_nsec);
+    // A wall clock stepped between the two readings gives a nonsense age: keep now.
+    if (age < std::chrono::nanoseconds(0) || age > std::chrono::minutes(10)) return steady_now;
+    return steady_now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+  }
+  return steady_now;
+}
+
 bool IsReset(const error_code& ec) {
   return ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
@@ -87,8 +113,8 @@ bool IsReset(const error_code& ec) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(const asio::any_io_executor& executor)
-    : socket_(executor), buffer_(kInitialBuffer) {}
+HttpConnection::HttpConnection(const asio::any_io_executor& executor, bool arrival_timestamps)
+    : socket_(executor), arrival_timestamps_(arrival_timestamps), buffer_(kInitialBuffer) {}
 
 asio::awaitable<bool> HttpConnection::Connect(const asio::ip::tcp::endpoint& endpoint,
                                               Clock::time_point deadline) {
@@ -108,6 +134,13 @@ asio::awaitable<bool> HttpConnection::Connect(const asio::ip::tcp::endpoint& end
     co_return false;
   }
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  // Receive timestamps, so a response's latency ends when it arrived, not when this
+  // process got round to reading it (see Response::received_at). Refused: Receive falls
+  // back to the time of the read.
+  if (arrival_timestamps_) {
+    const int on = 1;
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  }
   // For Exchange's direct write: would_block instead of blocking when the buffer is full.
   socket_.non_blocking(true, ec);
   if (ec) {
@@ -177,9 +210,8 @@ asio::awaitable<Response> HttpConnection::Exchange(std::string_view request, boo
       }
       buffer_.resize(buffer_.size() * 2);
     }
-    auto [read_ec, n] = co_await socket_.async_read_some(
-        asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
-        asio::as_tuple(asio::use_awaitable));
+    auto [read_ec, n] =
+        co_await ReadSome(asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_));
     if (read_ec == asio::error::eof && parser.got_some() && !parser.is_done()) {
       // A body delimited by the end of the connection ends here.
       error_code eof_ec;
@@ -198,9 +230,55 @@ asio::awaitable<Response> HttpConnection::Exchange(std::string_view request, boo
   }
   deadline_ = Clock::time_point::max();
   out.ok = true;
+  if (arrival_timestamps_) out.received_at = arrival_;
   out.keep_alive = out.keep_alive && parser.keep_alive();
   if (!out.keep_alive) Close();
   co_return out;
+}
+
+// Not a coroutine itself: it hands back the awaitable of one or the other read.
+asio::awaitable<std::tuple<error_code, std::size_t>> HttpConnection::ReadSome(
+    asio::mutable_buffer space) {
+  if (arrival_timestamps_) return Receive(space);
+  return socket_.async_read_some(space, asio::as_tuple(asio::use_awaitable));
+}
+
+// recvmsg() instead of async_read_some: the read needs its control message, the receive
+// timestamp, which Asio's reads drop. Asio still does the waiting (async_wait).
+asio::awaitable<std::tuple<error_code, std::size_t>> HttpConnection::Receive(
+    asio::mutable_buffer space) {
+  // After a read that drained the socket, a read now would only say "would block" (a
+  // request was just written): wait first, as Asio's own reads do. The wait re-arms the
+  // socket in epoll (EPOLL_CTL_MOD), which also reports data that is already there.
+  if (drained_) {
+    auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                                 asio::as_tuple(asio::use_awaitable));
+    if (wait_ec) co_return std::tuple(wait_ec, std::size_t{0});
+  }
+  for (;;) {
+    iovec chunk{space.data(), space.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
+    msghdr message{};
+    message.msg_iov = &chunk;
+    message.msg_iovlen = 1;
+    message.msg_control = control.data();
+    message.msg_controllen = control.size();
+    const ssize_t n = ::recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
+    if (n > 0) {
+      arrival_ = ArrivalOf(message);
+      drained_ = static_cast<std::size_t>(n) < space.size();
+      co_return std::tuple(error_code(), static_cast<std::size_t>(n));
+    }
+    if (n == 0) co_return std::tuple(error_code(asio::error::eof), std::size_t{0});
+    const int error = errno;
+    if (error == EINTR) continue;
+    if (error != EAGAIN && error != EWOULDBLOCK) {
+      co_return std::tuple(error_code(error, asio::error::get_system_category()), std::size_t{0});
+    }
+    auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                                 asio::as_tuple(asio::use_awaitable));
+    if (wait_ec) co_return std::tuple(wait_ec, std::size_t{0});
+  }
 }
 
 bool HttpConnection::ExpireIfLate(Clock::time_point now) {
@@ -214,6 +292,7 @@ bool HttpConnection::ExpireIfLate(Clock::time_point now) {
 
 void HttpConnection::Close() {
   buffered_ = 0;
+  drained_ = false;
   if (!socket_.is_open()) return;
   error_code ignored;
   socket_.close(ignored);

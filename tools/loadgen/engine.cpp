@@ -171,6 +171,7 @@ class Worker {
 
   bool stopping() const { return stopping_; }
   const std::vector<Counters>& tasks() const { return tasks_; }
+  const Histogram& latency_at_read() const { return latency_at_read_; }
   std::int64_t unsent() const { return unsent_; }
 
   void Register(Session& s) {
@@ -327,7 +328,10 @@ class Worker {
   // Records one request; false when it failed (the rest of its task is skipped).
   bool Record(Session& s, std::size_t task, const RequestSpec& spec, const Response& r,
               Clock::time_point intended) {
-    const auto done = Clock::now();
+    const auto read_at = Clock::now();
+    // A response's latency ends when it arrived; the read's time is kept beside it.
+    const auto done =
+        r.ok && r.received_at != Clock::time_point{} ? std::min(r.received_at, read_at) : read_at;
     const std::int64_t latency = std::max<std::int64_t>(Micros(done - intended), 1);
     bool ok = r.ok && Accepted(spec, r.status);
     bool capture_failed = false;
@@ -352,7 +356,10 @@ class Worker {
       auto& c = tasks_[task];
       ++c.requests;
       c.bytes_received += r.bytes;
-      if (timed) c.latency.Record(latency);
+      if (timed) {
+        c.latency.Record(latency);
+        latency_at_read_.Record(std::max<std::int64_t>(Micros(read_at - intended), 1));
+      }
       if (ok) {
         ++c.ok;
       } else if (capture_failed) {
@@ -588,6 +595,7 @@ class Worker {
   int index_;
   std::mt19937_64 rng_;
   std::vector<Counters> tasks_;
+  Histogram latency_at_read_;  // every task's measured latencies, ending at the read
   std::vector<std::vector<std::string>> prerendered_;
   std::vector<Session*> sessions_;
   asio::steady_timer ticker_;
@@ -611,7 +619,7 @@ class Worker {
 
 Session::Session(Worker& w, std::int64_t user_number)
     : worker(w),
-      connection(w.io().get_executor()),
+      connection(w.io().get_executor(), w.run().options.latency_end == LatencyEnd::kArrival),
       timer(w.io()),
       variables(w.run().scenario.initial_variables),
       rng(w.rng()()) {
@@ -795,7 +803,11 @@ RunResult Run(const EngineOptions& options, const Scenario& scenario,
     result.total.Merge(c);
     result.tasks.emplace_back(scenario.tasks[t].name, std::move(c));
   }
-  for (const auto& w : workers) result.unsent += w->unsent();
+  for (const auto& w : workers) {
+    result.latency_at_read.Merge(w->latency_at_read());
+    result.unsent += w->unsent();
+  }
+  result.latency_end = options.latency_end == LatencyEnd::kArrival ? "arrival" : "read";
   result.total.requests += result.unsent;
   result.total.errors[static_cast<std::size_t>(ErrorKind::kTimeout)] += result.unsent;
   if (options.mode == Mode::kUsers) {

@@ -26,6 +26,13 @@ core::Result<Target, std::string> ParseTarget(std::string_view url);
 
 enum class Mode { kClosed, kOpen, kUsers };
 
+/// When a response's latency ends. kArrival: when it reached this host (the kernel's receive
+/// timestamp), so the wait of an answer in its socket while this process is busy with other
+/// connections, the load generator's own, is not charged to the server; it costs about one
+/// system call per response (Asio's wait re-arms epoll). kRead: when this process read it,
+/// as wrk does.
+enum class LatencyEnd { kArrival, kRead };
+
 struct EngineOptions {
   Mode mode = Mode::kClosed;
   Target target;
@@ -44,6 +51,7 @@ struct EngineOptions {
   std::chrono::microseconds request_timeout{10'000'000};
   std::chrono::microseconds interval{1'000'000};  // timeline resolution
   std::uint64_t seed = 1;
+  LatencyEnd latency_end = LatencyEnd::kArrival;
 };
 
 /// What the progress line shows, once per interval (from the thread that called Run).

@@ -30,6 +30,9 @@ constexpr std::array<NamedPercentile, 5> kPercentiles{{
     {99.9, "p99.9"},
 }};
 
+// The row of latencies that end when this process read each response (RunResult).
+constexpr const char* kAtRead = "all, at read";
+
 constexpr std::array<ErrorKind, kErrorKinds> kErrorKindList{
     ErrorKind::kConnect, ErrorKind::kTimeout, ErrorKind::kReset, ErrorKind::kProtocol,
     ErrorKind::kStatus};
@@ -88,15 +91,20 @@ std::string ModeDescription(const RunResult& run) {
 // ---------------------------------------------------------------------------------------
 // Text table.
 
-std::string LatencyRow(std::string_view name, std::size_t name_width, const Counters& c) {
-  const Histogram& h = c.latency;
-  std::string row = fmt::format("{:<{}} {:>10}", name, name_width, GroupThousands(c.requests));
+std::string LatencyRow(std::string_view name, std::size_t name_width, std::int64_t requests,
+                       const Histogram& h) {
+  std::string row = fmt::format("{:<{}} {:>10}", name, name_width, GroupThousands(requests));
   for (const NamedPercentile& p : kPercentiles) {
     row += fmt::format(" {:>8}", FormatLatency(h.ValueAtPercentile(p.percentile)));
   }
   row +=
       fmt::format(" {:>8} {:>8}\n", FormatLatency(h.Max()), FormatLatency(std::llround(h.Mean())));
   return row;
+}
+
+// The "at read" row: only when the latencies end at arrival (else it repeats "all").
+bool ShowsAtRead(const RunResult& run) {
+  return run.latency_end == "arrival" && run.latency_at_read.Count() > 0;
 }
 
 std::string TruncateName(std::string_view name, std::size_t width) {
@@ -137,19 +145,27 @@ std::string FormatTable(const RunResult& run, const std::vector<ObjectiveResult>
   fmt::format_to(put, "Received    {}\n\n", FormatBytes(total.bytes_received));
 
   constexpr std::size_t kMaxNameWidth = 32;
-  std::size_t name_width = 8;
+  std::size_t name_width = std::string_view(kAtRead).size();
   for (const auto& task : run.tasks) {
     name_width = std::max(name_width, std::min(task.first.size(), kMaxNameWidth));
   }
   fmt::format_to(put, "{:<{}} {:>10}", "Latency", name_width, "requests");
   for (const NamedPercentile& p : kPercentiles) fmt::format_to(put, " {:>8}", p.name);
   fmt::format_to(put, " {:>8} {:>8}\n", "max", "mean");
-  out += LatencyRow("all", name_width, total);
+  out += LatencyRow("all", name_width, total.requests, total.latency);
   if (run.tasks.size() > 1 ||
       (run.tasks.size() == 1 && run.tasks[0].second.requests != total.requests)) {
     for (const auto& [name, counters] : run.tasks) {
-      out += LatencyRow(TruncateName(name, name_width), name_width, counters);
+      out += LatencyRow(TruncateName(name, name_width), name_width, counters.requests,
+                        counters.latency);
     }
+  }
+  if (ShowsAtRead(run)) {
+    out += LatencyRow(kAtRead, name_width, total.requests, run.latency_at_read);
+    out += fmt::format(
+        "({}: ending when this process read each response, as wrk's latencies "
+        "do, not when it arrived)\n",
+        kAtRead);
   }
 
   if (total.Errors() > 0 || run.unsent > 0) {
@@ -243,7 +259,9 @@ std::string FormatJson(const RunResult& run, const std::vector<ObjectiveResult>&
   doc["ok"] = run.total.ok;
   doc["requests_per_second"] = run.RequestsPerSecond();
   doc["bytes_received"] = run.total.bytes_received;
+  doc["latency_end"] = run.latency_end;
   doc["latency_ms"] = LatencyJson(run.total.latency);
+  doc["latency_at_read_ms"] = LatencyJson(run.latency_at_read);
   doc["errors"] = ErrorsJson(run.total);
   doc["unsent"] = run.unsent;
 
@@ -769,8 +787,7 @@ void LatencyTable(std::string& out, const RunResult& run) {
       "<th>errors</th><th>req/s</th><th>min</th>";
   for (const NamedPercentile& p : kPercentiles) fmt::format_to(put, "<th>{}</th>", p.name);
   out += "<th>max</th><th>mean</th></tr>\n";
-  const auto row = [&](std::string_view name, const Counters& c, bool total) {
-    const Histogram& h = c.latency;
+  const auto row = [&](std::string_view name, const Counters& c, const Histogram& h, bool total) {
     fmt::format_to(put,
                    "<tr><td>{}{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                    total ? "<b>" : "", Escape(name), total ? "</b>" : "",
@@ -782,9 +799,18 @@ void LatencyTable(std::string& out, const RunResult& run) {
     fmt::format_to(put, "<td>{}</td><td>{}</td></tr>\n", FormatLatency(h.Max()),
                    FormatLatency(std::llround(h.Mean())));
   };
-  row("all", run.total, true);
-  for (const auto& [name, c] : run.tasks) row(name, c, false);
+  row("all", run.total, run.total.latency, true);
+  for (const auto& [name, c] : run.tasks) row(name, c, c.latency, false);
+  if (ShowsAtRead(run)) row(kAtRead, run.total, run.latency_at_read, false);
   out += "</table>\n";
+  if (ShowsAtRead(run)) {
+    fmt::format_to(put,
+                   "<p class=\"meta\">Latencies end when a response arrived at this host "
+                   "(the kernel's receive timestamp); &ldquo;{}&rdquo; ends them when the "
+                   "load generator read it, as wrk does: the difference is the load "
+                   "generator's own wait.</p>\n",
+                   kAtRead);
+  }
 }
 
 void ErrorsTable(std::string& out, const RunResult& run) {

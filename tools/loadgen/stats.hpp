@@ -64,8 +64,14 @@ struct RunResult {
   double spawn_rate = 0;
   std::string rate;  // --rate as given ("" unless mode "open")
   double warmup_s = 0;
-  double duration_s = 0;  // measured time (warm-up excluded)
-  Counters total;         // all measured requests
+  double duration_s = 0;                // measured time (warm-up excluded)
+  Counters total;                       // all measured requests
+  std::string latency_end = "arrival";  // "arrival" or "read" (LatencyEnd)
+  /// total's latencies again, each ending when this process read the response instead of
+  /// when it arrived (Response::received_at): what wrk measures. The difference is this
+  /// process's own wait, with thousands of connections per thread. With latency_end "read",
+  /// the same as total.latency.
+  Histogram latency_at_read;
   /// Per task, in scenario order; for a plain URL one task named after the request.
   std::vector<std::pair<std::string, Counters>> tasks;
   std::vector<IntervalSample> timeline;

@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -20,14 +21,19 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "loadgen/connection.hpp"
 #include "loadgen/scenario.hpp"
 #include "support/process.hpp"
 
@@ -213,6 +219,38 @@ TEST(LoadEngineTest, ARequestLargerThanTheSendBufferArrivesWhole) {
   EXPECT_EQ(r.total.Errors(), 0);
   EXPECT_EQ(server.Count("/upload"), 6);
   EXPECT_EQ(server.BodyBytes("/upload"), 6 * static_cast<std::int64_t>(body.size()));
+}
+
+// A response's latency ends when it reached this host, not when the load generator's busy
+// thread got round to reading it: here the answer comes after 50 ms, and waits in the socket
+// while the thread is blocked for a second.
+TEST(LoadEngineTest, AResponseIsTimedWhenItArrivedNotWhenItWasRead) {
+  TestServer server;
+  asio::io_context io;
+  HttpConnection connection(io.get_executor(), /*arrival_timestamps=*/true);
+  std::optional<Response> response;
+  Clock::time_point sent_at;
+  Clock::time_point read_at;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        const asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), server.port());
+        if (!co_await connection.Connect(endpoint, Clock::now() + 10s)) co_return;
+        // Runs once Exchange has written the request and waits for the answer.
+        asio::post(io, [] { std::this_thread::sleep_for(1s); });
+        sent_at = Clock::now();
+        const std::string request = "GET /delay/50 HTTP/1.1\r\nHost: t\r\n\r\n";
+        response = co_await connection.Exchange(request, false, false, sent_at + 30s);
+        read_at = Clock::now();
+      },
+      asio::detached);
+  io.run();
+  ASSERT_TRUE(response.has_value());
+  ASSERT_TRUE(response->ok);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_GE(read_at - sent_at, 1s);
+  EXPECT_GE(response->received_at - sent_at, 50ms);
+  EXPECT_LT(response->received_at - sent_at, 500ms);
 }
 
 TEST(LoadEngineTest, ClosedLoopForADurationCountsWhatTheServerAnswered) {
@@ -420,6 +458,42 @@ TEST(LoadCommandTest, SloGateExitCodes) {
                                    server.Url("/status/500")};
   testing::ChildProcess failing(argv);
   EXPECT_EQ(failing.Wait(60s).value_or(-1), 1) << failing.output();
+}
+
+// --latency-end: arrival (the default) reports the latencies at the read beside its own;
+// read reports only those; anything else is refused.
+TEST(LoadCommandTest, LatencyEndChoosesWhereALatencyEnds) {
+  TestServer server;
+  const auto dir = std::filesystem::temp_directory_path() / "myriad-load-latency-end-test";
+  std::filesystem::create_directories(dir);
+  const auto run = [&](std::vector<std::string> extra, const std::string& json) {
+    std::vector<std::string> argv = {MYRIAD_LOAD_BINARY,   "-q", "-n", "100", "-c", "2", "--json",
+                                     (dir / json).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(server.Url("/hello"));
+    testing::ChildProcess child(argv);
+    auto code = child.Wait(60s);
+    return std::make_pair(code.value_or(-1), child.output());
+  };
+  const auto latency_end = [&](const std::string& json) {
+    std::ifstream in(dir / json);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto doc = boost::json::parse(text).as_object();
+    EXPECT_TRUE(doc.contains("latency_at_read_ms"));
+    return std::string(doc.at("latency_end").as_string());
+  };
+  auto [arrival, arrival_out] = run({}, "arrival.json");
+  EXPECT_EQ(arrival, 0) << arrival_out;
+  EXPECT_NE(arrival_out.find("all, at read"), std::string::npos) << arrival_out;
+  EXPECT_EQ(latency_end("arrival.json"), "arrival");
+  auto [read, read_out] = run({"--latency-end", "read"}, "read.json");
+  EXPECT_EQ(read, 0) << read_out;
+  EXPECT_EQ(read_out.find("at read"), std::string::npos) << read_out;
+  EXPECT_EQ(latency_end("read.json"), "read");
+  auto [bad, bad_out] = run({"--latency-end", "soon"}, "bad.json");
+  EXPECT_EQ(bad, 2) << bad_out;
+  EXPECT_NE(bad_out.find("--latency-end"), std::string::npos) << bad_out;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

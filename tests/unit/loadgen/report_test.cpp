@@ -45,6 +45,10 @@ RunResult MakeRun(std::string first_task = "GET /users") {
   Counters b = MakeCounters(80, 5'000, 40'000, 0, 10);
   run.total.Merge(a);
   run.total.Merge(b);
+  // The same requests read 3 ms after they arrived.
+  run.latency_at_read.RecordN(5'000, 900);
+  run.latency_at_read.RecordN(8'000, 80);
+  run.latency_at_read.RecordN(43'000, 20);
   run.tasks.emplace_back(std::move(first_task), std::move(a));
   run.tasks.emplace_back("POST /users", std::move(b));
   for (int i = 0; i < 12; ++i) {
@@ -95,7 +99,9 @@ TEST(ReportTest, JsonHasTheDocumentedShape) {
                           "ok",
                           "requests_per_second",
                           "bytes_received",
+                          "latency_end",
                           "latency_ms",
+                          "latency_at_read_ms",
                           "errors",
                           "unsent",
                           "tasks",
@@ -123,6 +129,11 @@ TEST(ReportTest, JsonHasTheDocumentedShape) {
   EXPECT_NEAR(Number(latency.at("p95")), 5.0, 0.005);
   EXPECT_DOUBLE_EQ(Number(latency.at("p99")), 40.0);
   EXPECT_DOUBLE_EQ(Number(latency.at("mean")), (900 * 2.0 + 80 * 5.0 + 20 * 40.0) / 1000);
+
+  EXPECT_EQ(o.at("latency_end").as_string(), "arrival");
+  const boost::json::object& at_read = o.at("latency_at_read_ms").as_object();
+  EXPECT_NEAR(Number(at_read.at("p50")), 5.0, 0.005);
+  EXPECT_DOUBLE_EQ(Number(at_read.at("p99")), 43.0);
 
   const boost::json::object& errors = o.at("errors").as_object();
   EXPECT_EQ(Number(errors.at("total")), 20);
@@ -245,6 +256,21 @@ TEST(ReportTest, TableShowsPassAndFail) {
   const std::string no_slo = FormatTable(run, {});
   EXPECT_EQ(no_slo.find("PASS"), std::string::npos);
   EXPECT_EQ(no_slo.find("FAIL"), std::string::npos);
+}
+
+// Latencies that end at arrival come with the same ones ending at the read; with
+// --latency-end read the two are one, and the table does not repeat it.
+TEST(ReportTest, TableShowsTheLatenciesAtReadOnlyWhenTheyDiffer) {
+  RunResult run = MakeRun();
+  const std::string table = FormatTable(run, {});
+  const auto row = table.find("all, at read");
+  ASSERT_NE(row, std::string::npos);
+  EXPECT_NE(table.find("5.00ms", row), std::string::npos);
+  EXPECT_NE(table.find("43.0ms", row), std::string::npos);
+  EXPECT_NE(FormatHtml(run, {}).find("all, at read"), std::string::npos);
+  run.latency_end = "read";
+  EXPECT_EQ(FormatTable(run, {}).find("at read"), std::string::npos);
+  EXPECT_EQ(FormatHtml(run, {}).find("all, at read"), std::string::npos);
 }
 
 TEST(ReportTest, FormatLatencyKeepsThreeDigits) {
