@@ -83,6 +83,8 @@ constexpr std::string_view kDefaultCursorSecret = "myriad-default-cursor-secret"
 constexpr ratelimit::Limit kLoginLimit{10, 20};
 
 constexpr auto kProbeInterval = std::chrono::seconds(1);
+// Connections per io thread for writing statements and transactions (PoolOptions).
+constexpr std::size_t kWriteConnections = 1;
 const db::Statement kProbe{"ready_probe", "SELECT 1"};
 
 std::size_t CeilDiv(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
@@ -318,6 +320,7 @@ class Backends {
                   boost::asio::any_io_executor ex) -> std::unique_ptr<http::WorkerServices> {
       db::PoolOptions pool = pool_options_;
       pool.metrics_shard = index;
+      pool.write_metrics_shard = threads_ + index;
       std::optional<redis::ClientOptions> redis;
       if (redis_metrics_) {
         redis = redis_options_;
@@ -334,6 +337,7 @@ class Backends {
         db::PoolOptions flusher_pool = pool_options_;
         flusher_pool.size = 1;
         flusher_pool.max_overflow = 0;
+        flusher_pool.write_connections = 0;
         flusher_pool.metrics = nullptr;
         users::SearchIndexFlusherOptions flusher;
         flusher.interval = settings_.search_index_flush;
@@ -350,9 +354,11 @@ class Backends {
   void LogSetup() const {
     spdlog::info(
         "database pool: {} connection(s) per io thread ({} in all), overflow {} per thread, "
-        "pipeline depth {}, prepared statements {}",
+        "plus {} per thread for writes and transactions, pipeline depth {}, prepared "
+        "statements {}",
         pool_options_.size, pool_options_.size * threads_, pool_options_.max_overflow,
-        pool_options_.max_pipeline_depth, pool_options_.connect.prepared ? "on" : "off");
+        pool_options_.write_connections, pool_options_.max_pipeline_depth,
+        pool_options_.connect.prepared ? "on" : "off");
     if (settings_.search_index_flush > std::chrono::milliseconds::zero()) {
       spdlog::info("search index: pending list flushed every {} ms on a connection of its own",
                    settings_.search_index_flush.count());
@@ -382,8 +388,12 @@ class Backends {
     pool_options_.max_pipeline_depth = s.pool.pipeline_depth;
     pool_options_.acquire_timeout = s.pool.timeout;
     pool_options_.connect_timeout = s.database.connect_timeout;
-    auto db_metrics =
-        std::make_shared<db::DbMetrics>(threads_, StatementNames(), pool_options_.size * threads_);
+    // One more per io thread for writes and transactions, so that a commit waiting for its
+    // fsync never holds up the reads pipelined on the thread's connections (PoolOptions).
+    pool_options_.write_connections = kWriteConnections;
+    // Shards 0..threads-1: the io threads' pools; threads..2*threads-1: their write pools.
+    auto db_metrics = std::make_shared<db::DbMetrics>(
+        2 * threads_, StatementNames(), (pool_options_.size + kWriteConnections) * threads_);
     pool_options_.metrics = db_metrics;
     registry.Add(db_metrics->Collectable());
     if (s.search_index_flush > std::chrono::milliseconds::zero()) {

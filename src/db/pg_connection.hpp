@@ -29,6 +29,8 @@ struct ConnectOptions {
 struct Statement {
   std::string name;
   std::string sql;
+  /// It changes data (and so commits): a pool with write connections runs it there.
+  bool writes = false;
 };
 
 /// One PostgreSQL connection in libpq pipeline mode, living on one io thread: create it,

@@ -361,8 +361,25 @@ asio::awaitable<DbResult<PgResult>> PgPool::Impl::Run(std::shared_ptr<Impl> self
   co_return result;
 }
 
+namespace {
+
+PoolOptions WriteOptions(const PoolOptions& options) {
+  PoolOptions writes = options;
+  writes.size = options.write_connections;
+  writes.max_overflow = options.write_connections;
+  writes.metrics_shard = options.write_metrics_shard;
+  writes.write_connections = 0;
+  return writes;
+}
+
+}  // namespace
+
 PgPool::PgPool(asio::any_io_executor executor, PoolOptions options)
-    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+    : writes_(options.write_connections > 0
+                  ? std::make_unique<PgPool>(executor, WriteOptions(options))
+                  : nullptr) {
+  impl_ = std::make_shared<Impl>(std::move(executor), std::move(options));
+}
 
 PgPool::~PgPool() {
   impl_->closed = true;
@@ -381,6 +398,7 @@ asio::awaitable<DbResult<PgResult>> PgPool::Query(std::string_view sql, Params p
 
 asio::awaitable<DbResult<PgResult>> PgPool::Query(const Statement& statement, Params params,
                                                   Clock::time_point deadline) {
+  if (statement.writes && writes_) return writes_->Query(statement, std::move(params), deadline);
   return Impl::Run(impl_, &statement, statement.sql, std::move(params), deadline);
 }
 
@@ -399,6 +417,9 @@ struct PgTransaction::State {
 };
 
 asio::awaitable<DbResult<PgTransaction>> PgPool::Begin(Clock::time_point deadline) {
+  if (writes_) {
+    co_return co_await writes_->Begin(deadline);
+  }
   auto impl = impl_;
   auto slot = co_await Impl::Acquire(impl, deadline, true);
   if (!slot) co_return core::Unexpected<DbError>{std::move(slot).error()};

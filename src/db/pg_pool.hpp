@@ -34,6 +34,12 @@ struct PoolOptions {
   /// Where this pool reports (optional): its shard of a process-wide DbMetrics.
   std::shared_ptr<DbMetrics> metrics;
   std::size_t metrics_shard = 0;
+  /// Connections of their own for statements that write (Statement::writes) and for
+  /// transactions (Begin), with as many again as overflow. A commit waits for its WAL to
+  /// reach the disk, and on a shared connection every query pipelined behind it waits too:
+  /// one slow fsync would stall every read of the io thread. 0: writes share the pipelines.
+  std::size_t write_connections = 0;
+  std::size_t write_metrics_shard = 0;  // the write connections' shard of `metrics`
 };
 
 class PgTransaction;
@@ -44,7 +50,8 @@ class PgTransaction;
 /// max_overflow), waits up to acquire_timeout for room otherwise, and drops connections
 /// that were lost or poisoned by a timeout, opening new ones with backoff and jitter.
 /// Errors: those of PgConnection::Query, plus kPoolExhausted, plus kConnection at once
-/// (no wait) while the server cannot be reached.
+/// (no wait) while the server cannot be reached. With write_connections, writing statements
+/// and transactions go to a second pool of that size instead.
 class PgPool {
  public:
   using Clock = PgConnection::Clock;
@@ -77,13 +84,17 @@ class PgPool {
     std::uint64_t pre_ping_failures = 0;
     std::uint64_t reconnects = 0;  // connects that replaced a lost connection
   };
-  /// On the pool's thread only; other threads read the metrics instead.
+  /// On the pool's thread only; other threads read the metrics instead. The read
+  /// connections only; writes() has its own.
   Stats stats() const;
+  /// The write connections' pool (PoolOptions::write_connections), or null.
+  PgPool* writes() { return writes_.get(); }
 
   struct Impl;  // defined in pg_pool.cpp
 
  private:
   std::shared_ptr<Impl> impl_;
+  std::unique_ptr<PgPool> writes_;
 };
 
 /// A transaction holding one pooled connection (PgPool::Begin). Queries inside it may be

@@ -32,7 +32,8 @@ const db::Statement kInsert{
     "users_insert",
     "WITH written AS (INSERT INTO users (email, name, password_hash, role, status) "
     "VALUES ($1, $2, $3, $4, $5) RETURNING " MYRIAD_USER_COLUMNS
-    "), " MYRIAD_USER_AUDIT("$6", "$7", "$8", "$9", "$10", "written") "SELECT * FROM written"};
+    "), " MYRIAD_USER_AUDIT("$6", "$7", "$8", "$9", "$10", "written") "SELECT * FROM written",
+    true};
 // NULL leaves a column as it is; $7 (an int[] of acceptable versions) is NULL without
 // If-Match or with "If-Match: *".
 const db::Statement kUpdate{
@@ -48,12 +49,14 @@ const db::Statement kUpdate{
     "ended AS (UPDATE sessions SET revoked_at = now() FROM written "
     "WHERE sessions.user_id = written.id AND sessions.revoked_at IS NULL "
     "AND ($4 IS NOT NULL OR $6::smallint = 1)), " MYRIAD_USER_AUDIT(
-        "$8", "$9", "$10", "$11", "$12", "written") "SELECT * FROM written"};
+        "$8", "$9", "$10", "$11", "$12", "written") "SELECT * FROM written",
+    true};
 const db::Statement kDelete{
     "users_delete",
     "WITH written AS (DELETE FROM users WHERE id = $1 AND ($2::int[] IS NULL OR "
     "version = ANY($2::int[])) RETURNING id), " MYRIAD_USER_AUDIT(
-        "$3", "$4", "$5", "$6", "$7", "written") "SELECT id FROM written"};
+        "$3", "$4", "$5", "$6", "$7", "written") "SELECT id FROM written",
+    true};
 #undef MYRIAD_USER_AUDIT
 // The list and the search window take the page size as a literal, one prepared statement
 // per size (PagedStatements below): with `LIMIT $n` PostgreSQL assumes a parameterised limit

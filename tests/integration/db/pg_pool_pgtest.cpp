@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "db/pg_pool.hpp"
@@ -318,6 +319,84 @@ class PgTransactionTest : public PgPoolTest {
 
   std::string table_;
 };
+
+// With write connections, a writing statement that waits (here on a row lock, in
+// production on its commit's fsync) holds up nothing pipelined on the read connection.
+// Without them the same read queues behind it on the one connection and times out.
+TEST_F(PgTransactionTest, AWaitingWriteDoesNotHoldUpReadsWithWriteConnections) {
+  Exec("insert into " + table_ + " values (1)");
+  const Statement update{"test_pool_update", "update " + table_ + " set v = v + 1", true};
+  const auto blocked_write_then_read = [&](std::size_t write_connections) {
+    std::optional<DbResult<PgResult>> read;
+    std::optional<DbResult<PgResult>> write;
+    std::size_t write_pool_open = 0;
+    RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+      PgPool holder(ex, Options(1, 0, 8));
+      auto lock = co_await holder.Begin(Soon());
+      CO_ASSERT_TRUE(lock.has_value());
+      auto locked =
+          co_await lock->Query("select v from " + table_ + " for update", Params{}, Soon());
+      CO_ASSERT_TRUE(locked.has_value());
+
+      auto options = Options(1, 0, 64);
+      options.write_connections = write_connections;
+      PgPool pool(ex, options);
+      auto warm = co_await pool.Query("select 1", Params{}, Soon());
+      CO_ASSERT_TRUE(warm.has_value());
+      asio::steady_timer written(ex, Clock::time_point::max());
+      asio::co_spawn(
+          ex,
+          [&]() -> asio::awaitable<void> {
+            write.emplace(co_await pool.Query(update, Params{}, Soon()));
+            written.cancel();
+          },
+          asio::detached);
+      // Let the update reach the server and wait there for the lock.
+      asio::steady_timer pause(ex, Clock::now() + 200ms);
+      co_await pause.async_wait(asio::use_awaitable);
+      read.emplace(co_await pool.Query("select 1", Params{}, Clock::now() + 1s));
+      if (pool.writes() != nullptr) write_pool_open = pool.writes()->stats().open;
+
+      auto released = co_await lock->Commit(Soon());
+      CO_ASSERT_TRUE(released.has_value());
+      boost::system::error_code ec;
+      if (!write) co_await written.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    });
+    return std::make_tuple(std::move(read), std::move(write), write_pool_open);
+  };
+
+  auto [read, write, open] = blocked_write_then_read(1);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_TRUE(read->has_value()) << "the read did not wait for the write: "
+                                 << (*read ? "" : read->error().Describe());
+  ASSERT_TRUE(write.has_value());
+  EXPECT_TRUE(write->has_value()) << "the update ran once the lock was released";
+  EXPECT_EQ(open, 1U) << "on the write connection";
+
+  auto [shared_read, shared_write, none] = blocked_write_then_read(0);
+  ASSERT_TRUE(shared_read.has_value());
+  ASSERT_FALSE(shared_read->has_value()) << "without write connections the read queues";
+  EXPECT_EQ(shared_read->error().kind, DbErrorKind::kTimeout);
+  EXPECT_EQ(none, 0U);
+}
+
+// Transactions take a write connection too: the read connections stay free for pipelines.
+TEST_F(PgTransactionTest, TransactionsUseTheWriteConnections) {
+  RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
+    auto options = Options(1, 0, 8);
+    options.write_connections = 1;
+    PgPool pool(ex, options);
+    CO_ASSERT_TRUE(pool.writes() != nullptr);
+    auto tx = co_await pool.Begin(Soon());
+    CO_ASSERT_TRUE(tx.has_value());
+    EXPECT_EQ(pool.writes()->stats().in_use, 1U);
+    EXPECT_EQ(pool.stats().open, 0U) << "no read connection was needed";
+    auto r = co_await pool.Query("select 1", Params{}, Soon());
+    EXPECT_TRUE(r.has_value()) << "a read while the transaction is open";
+    auto committed = co_await tx->Commit(Soon());
+    EXPECT_TRUE(committed.has_value());
+  });
+}
 
 TEST_F(PgTransactionTest, CommitMakesWritesVisibleRollbackDiscardsThem) {
   RunIo([&](asio::any_io_executor ex) -> asio::awaitable<void> {
