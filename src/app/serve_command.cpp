@@ -83,8 +83,6 @@ constexpr std::string_view kDefaultCursorSecret = "myriad-default-cursor-secret"
 constexpr ratelimit::Limit kLoginLimit{10, 20};
 
 constexpr auto kProbeInterval = std::chrono::seconds(1);
-// Connections per io thread for writing statements and transactions (PoolOptions).
-constexpr std::size_t kWriteConnections = 1;
 const db::Statement kProbe{"ready_probe", "SELECT 1"};
 
 std::size_t CeilDiv(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
@@ -390,10 +388,11 @@ class Backends {
     pool_options_.connect_timeout = s.database.connect_timeout;
     // One more per io thread for writes and transactions, so that a commit waiting for its
     // fsync never holds up the reads pipelined on the thread's connections (PoolOptions).
-    pool_options_.write_connections = kWriteConnections;
+    pool_options_.write_connections = CeilDiv(s.pool.write_connections, threads_);
     // Shards 0..threads-1: the io threads' pools; threads..2*threads-1: their write pools.
     auto db_metrics = std::make_shared<db::DbMetrics>(
-        2 * threads_, StatementNames(), (pool_options_.size + kWriteConnections) * threads_);
+        2 * threads_, StatementNames(),
+        (pool_options_.size + pool_options_.write_connections) * threads_);
     pool_options_.metrics = db_metrics;
     registry.Add(db_metrics->Collectable());
     if (s.search_index_flush > std::chrono::milliseconds::zero()) {

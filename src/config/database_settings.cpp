@@ -55,6 +55,11 @@ void AddPoolOptions(CLI::App& app, PoolSettings& settings) {
       app, "db-max-overflow", "N", std::to_string(s.max_overflow),
       "Extra connections opened under load and closed when idle, 0..1000",
       [&s](const std::string& t) { s.max_overflow = ParseCount(t, 0, kMaxPoolConnections); });
+  AddSetting(
+      app, "db-write-connections", "N", std::to_string(s.write_connections),
+      "Connections per process (split across io threads) for writes and transactions, "
+      "so that commits never hold up pipelined reads; 0 shares the pipelines, 0..1000",
+      [&s](const std::string& t) { s.write_connections = ParseCount(t, 0, kMaxPoolConnections); });
   AddSetting(app, "db-pool-timeout", "DURATION", FormatDuration(s.timeout),
              "Longest wait for room on a connection; beyond it the request gets 503",
              [&s](const std::string& t) { s.timeout = ParseTimeout(t); });

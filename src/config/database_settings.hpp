@@ -30,6 +30,10 @@ struct PoolSettings {
   /// Extra connections opened when every regular one has a full pipeline; closed again
   /// as soon as they are idle.
   std::size_t max_overflow = 2;
+  /// Connections for writing statements and transactions, apart from the pipelined ones
+  /// (as many again may open as overflow): a commit's fsync then never holds up the reads
+  /// pipelined behind it. 0: writes share the pipelines.
+  std::size_t write_connections = 2;
   /// Waiting longer than this for room on a connection answers 503.
   std::chrono::milliseconds timeout{2'000};
   /// Queries in flight on one connection before the pool prefers another one.
@@ -56,7 +60,8 @@ struct MigrateSettings {
 /// message starts with "--flag (MYRIAD_VARIABLE):".
 void AddDatabaseOptions(CLI::App& app, DatabaseSettings& settings);
 
-/// Registers --db-pool-size, --db-max-overflow, --db-pool-timeout, --db-pipeline-depth,
+/// Registers --db-pool-size, --db-max-overflow, --db-write-connections, --db-pool-timeout,
+/// --db-pipeline-depth,
 /// --db-statement-timeout and --db-prepared-statements (on|off), each with its MYRIAD_*
 /// variable.
 void AddPoolOptions(CLI::App& app, PoolSettings& settings);

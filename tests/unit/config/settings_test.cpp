@@ -181,6 +181,12 @@ const std::vector<Setting>& AllSettings() {
        [](const ServeSettings& s) { EXPECT_EQ(s.pool.max_overflow, 0U); },
        "150",
        {"1001", "-1", "x"}},
+      {"db-write-connections",
+       "MYRIAD_DB_WRITE_CONNECTIONS",
+       "0",
+       [](const ServeSettings& s) { EXPECT_EQ(s.pool.write_connections, 0U); },
+       "4",
+       {"1001", "-1", "x"}},
       {"db-pool-timeout",
        "MYRIAD_DB_POOL_TIMEOUT",
        "300ms",
@@ -467,6 +473,7 @@ TEST_F(SettingsTest, DefaultsWithoutFlagsOrEnvironment) {
   EXPECT_EQ(s.database.url, "");
   EXPECT_EQ(s.pool.size, 2U);
   EXPECT_EQ(s.pool.max_overflow, 2U);
+  EXPECT_EQ(s.pool.write_connections, 2U);
   EXPECT_EQ(s.pool.timeout, seconds{2});
   EXPECT_EQ(s.pool.pipeline_depth, 10000U);
   EXPECT_EQ(s.pool.statement_timeout, seconds{5});
