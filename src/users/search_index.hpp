@@ -55,12 +55,13 @@ class SearchIndexMetrics {
 };
 
 /// Flushes the search index's pending list every `interval`, on a database connection of
-/// its own (PostgreSQL lets only the index's owner flush it: the role that ran the
-/// migrations; another role's flushes fail, are logged and counted as errors): a flush takes a few
-/// hundred milliseconds, and on a request pool's pipelined connection every query queued behind it
-/// would wait as long. A flush that fails is logged (once until one succeeds again) and retried at
-/// the next interval; the pool reconnects with backoff. Create, use and destroy it on `executor`'s
-/// thread; destroying it stops the flushes (a flush in flight is abandoned: its connection closes).
+/// its own: a flush takes a few hundred milliseconds, and on a request pool's pipelined
+/// connection every query queued behind it would wait as long. PostgreSQL lets only the
+/// index's owner flush it (the role that ran the migrations); another role's flushes fail
+/// like any other. A flush that fails is logged (once until one succeeds again), counted,
+/// and retried at the next interval; the pool reconnects with backoff. Create, use and
+/// destroy it on `executor`'s thread; destroying it stops the flushes (a flush in flight is
+/// abandoned: its connection closes).
 class SearchIndexFlusher {
  public:
   SearchIndexFlusher(const boost::asio::any_io_executor& executor, db::PoolOptions pool,

@@ -250,12 +250,12 @@ asio::awaitable<std::tuple<error_code, std::size_t>> HttpConnection::Receive(
   // After a read that drained the socket, a read now would only say "would block" (a
   // request was just written): wait first, as Asio's own reads do. The wait re-arms the
   // socket in epoll (EPOLL_CTL_MOD), which also reports data that is already there.
-  if (drained_) {
-    auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                                 asio::as_tuple(asio::use_awaitable));
-    if (wait_ec) co_return std::tuple(wait_ec, std::size_t{0});
-  }
-  for (;;) {
+  for (bool wait = drained_;; wait = true) {
+    if (wait) {
+      auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                                   asio::as_tuple(asio::use_awaitable));
+      if (wait_ec) co_return std::tuple(wait_ec, std::size_t{0});
+    }
     iovec chunk{space.data(), space.size()};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(timespec))> control{};
     msghdr message{};
@@ -263,7 +263,10 @@ asio::awaitable<std::tuple<error_code, std::size_t>> HttpConnection::Receive(
     message.msg_iovlen = 1;
     message.msg_control = control.data();
     message.msg_controllen = control.size();
-    const ssize_t n = ::recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
+    ssize_t n = 0;
+    do {
+      n = ::recvmsg(socket_.native_handle(), &message, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
     if (n > 0) {
       arrival_ = ArrivalOf(message);
       drained_ = static_cast<std::size_t>(n) < space.size();
@@ -271,13 +274,9 @@ asio::awaitable<std::tuple<error_code, std::size_t>> HttpConnection::Receive(
     }
     if (n == 0) co_return std::tuple(error_code(asio::error::eof), std::size_t{0});
     const int error = errno;
-    if (error == EINTR) continue;
     if (error != EAGAIN && error != EWOULDBLOCK) {
       co_return std::tuple(error_code(error, asio::error::get_system_category()), std::size_t{0});
     }
-    auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                                 asio::as_tuple(asio::use_awaitable));
-    if (wait_ec) co_return std::tuple(wait_ec, std::size_t{0});
   }
 }
 

@@ -358,7 +358,10 @@ class Worker {
       c.bytes_received += r.bytes;
       if (timed) {
         c.latency.Record(latency);
-        latency_at_read_.Record(std::max<std::int64_t>(Micros(read_at - intended), 1));
+        // With --latency-end read the two are one: Run copies the totals instead.
+        if (run_.options.latency_end == LatencyEnd::kArrival) {
+          latency_at_read_.Record(std::max<std::int64_t>(Micros(read_at - intended), 1));
+        }
       }
       if (ok) {
         ++c.ok;
@@ -808,6 +811,7 @@ RunResult Run(const EngineOptions& options, const Scenario& scenario,
     result.unsent += w->unsent();
   }
   result.latency_end = options.latency_end == LatencyEnd::kArrival ? "arrival" : "read";
+  if (options.latency_end == LatencyEnd::kRead) result.latency_at_read = result.total.latency;
   result.total.requests += result.unsent;
   result.total.errors[static_cast<std::size_t>(ErrorKind::kTimeout)] += result.unsent;
   if (options.mode == Mode::kUsers) {
