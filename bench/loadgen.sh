@@ -13,7 +13,8 @@
 #   DURATION=15s          each measured run
 #   LEVELS="1000 10000"   connection counts
 #   WARMUP=3s             an unreported run of the same tool before each measured one (0 = none)
-#   ROUNDS=2              measured runs per tool and level; the table shows the median
+#   ROUNDS=3              measured runs per tool and level; the table shows the median,
+#                         and the req/s ratio of each round (its runs are back to back)
 #   THREADS=2             nginx worker_processes
 #   LOAD_THREADS=2        wrk -t and myriad-load -t
 #   PAUSE=2               seconds between runs, to let closed connections drain
@@ -31,7 +32,7 @@ PY=/usr/bin/python3
 DURATION=${DURATION:-15s}
 LEVELS=${LEVELS:-1000 10000}
 WARMUP=${WARMUP:-3s}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 LOAD_THREADS=${LOAD_THREADS:-2}
 PAUSE=${PAUSE:-2}

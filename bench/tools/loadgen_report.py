@@ -6,7 +6,8 @@ Reads wrk-cC-rR.txt (wrk --latency output), load-cC-rR.json (myriad-load --laten
 read --json), arrival-cC-rR.json (myriad-load --json, latencies ending at arrival) and
 probe-TOOL-cC-rR.txt (curl's time_total per probe request, in seconds, during that tool's
 run); takes the median over rounds of each figure; prints a Markdown table with the ratios
-and the targets (req/s >= 0.9x wrk's; p50 and p99 within 10% of wrk's), writes
+and the targets, and each round's req/s ratio (wrk and myriad-load of the same round ran
+back to back, so a slower minute of a shared machine shows up as a spread here) (req/s >= 0.9x wrk's; p50 and p99 within 10% of wrk's), writes
 results.json, and exits 1 when a run is missing. Standard library only.
 
 The targets compare like with like: wrk's latency ends when wrk reads a response, and so
@@ -77,22 +78,24 @@ def main() -> int:
         except (ValueError, KeyError, OSError) as e:
             print(f"cannot read {name}: {e}", file=sys.stderr)
             continue
+        figures["round"] = int(m.group(3))
         runs.setdefault(conns, {}).setdefault(tool, []).append(figures)
 
     lines = ["| conns | wrk req/s | myriad-load req/s | ratio (>= 0.9) | wrk p50 / p99 ms "
-             "| myriad-load p50 / p99 ms | p50 ratio | p99 ratio (0.9-1.1) "
+             "| myriad-load p50 / p99 ms | p50 ratio | p99 ratio (0.9-1.1) | req/s ratio by round "
              "| arrival: req/s, p50 / p99 ms | probe p50 / p99 ms during wrk; myriad-load; arrival "
              "| errors wrk / load / arrival | result |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     out = []
     ok = True
     for conns in sorted(runs):
         by = runs[conns]
         if "wrk" not in by or "load" not in by:
             ok = False
-            lines.append(f"| {conns} | missing runs | | | | | | | | FAIL |")
+            lines.append(f"| {conns} | missing runs | | | | | | | | | | | FAIL |")
             continue
-        med = {t: {k: statistics.median(r[k] for r in by[t]) for k in by[t][0]} for t in by}
+        med = {t: {k: statistics.median(r[k] for r in by[t]) for k in by[t][0] if k != "round"}
+               for t in by}
         for tool, rounds in probes.get(conns, {}).items():
             if tool in med:
                 med[tool]["probe_p50"] = statistics.median(r["p50"] for r in rounds)
@@ -103,15 +106,19 @@ def main() -> int:
         ratio = m["rps"] / w["rps"] if w["rps"] else 0
         p50 = m["p50"] / w["p50"] if w["p50"] else 0
         p99 = m["p99"] / w["p99"] if w["p99"] else 0
+        wrk_by_round = {r["round"]: r["rps"] for r in by["wrk"]}
+        by_round = [r["rps"] / wrk_by_round[r["round"]] for r in sorted(by["load"], key=lambda r: r["round"])
+                    if wrk_by_round.get(r["round"])]
         passed = ratio >= 0.9 and 0.9 <= p50 <= 1.1 and 0.9 <= p99 <= 1.1
         lines.append(
             f"| {conns:,} | {w['rps']:,.0f} | {m['rps']:,.0f} | {ratio:.2f}x | {w['p50']:.2f} / {w['p99']:.2f} "
-            f"| {m['p50']:.2f} / {m['p99']:.2f} | {p50:.2f}x | {p99:.2f}x | {arrival} "
+            f"| {m['p50']:.2f} / {m['p99']:.2f} | {p50:.2f}x | {p99:.2f}x "
+            f"| {', '.join(f'{x:.2f}' for x in by_round)} | {arrival} "
             f"| {fmt_pair(w, 'probe')}; {fmt_pair(m, 'probe')}; {fmt_pair(a, 'probe') if a else '-'} "
             f"| {w['errors']:.0f} / {m['errors']:.0f} / {a['errors'] if a else 0:.0f} "
             f"| {'PASS' if passed else 'FAIL'} |")
         out.append({"conns": conns, "wrk": w, "myriad_load": m, "myriad_load_arrival": a,
-                    "rps_ratio": ratio,
+                    "rps_ratio": ratio, "rps_ratio_by_round": by_round,
                     "p50_ratio": p50, "p99_ratio": p99, "pass": passed,
                     "rounds": {t: by[t] for t in by}, "probe_rounds": probes.get(conns, {})})
     print("\n".join(lines))

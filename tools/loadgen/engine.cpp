@@ -395,6 +395,8 @@ class Worker {
   }
 
   std::size_t PickTask(Session& s) {
+    const std::size_t first = run_.scenario.has_on_start ? 1 : 0;
+    if (run_.scenario.tasks.size() <= first + 1) return first;  // one task: no draw
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     return run_.scenario.PickTask(uniform(s.rng));
   }
@@ -593,7 +595,9 @@ class Worker {
     }
   }
 
-  asio::io_context io_{1};
+  // One thread runs this context and every socket on it, so the reactor's per-socket locks
+  // are skipped; other threads only post to it (Stop), which stays locked.
+  asio::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   RunState& run_;
   int index_;
   std::mt19937_64 rng_;
