@@ -247,6 +247,10 @@ start_myriad_db() {
   # Extra flags of the calling script (an array), e.g. login.sh's hashing pool.
   MYRIAD_CMD+=(${MYRIAD_EXTRA[@]+"${MYRIAD_EXTRA[@]}"})
   meta myriad_cmd "myriad ${MYRIAD_CMD[*]}"
+  # Settings that came from the environment (MYRIAD_*), which the command line does not
+  # show; secrets left out.
+  meta myriad_env "$(env | grep '^MYRIAD_' | grep -vE '^MYRIAD_[A-Z_]*(SECRET|TOKEN|PASSWORD|KEY)' \
+    | sort | tr '\n' ' ')"
   meta pool "$POOL"
   log "starting Myriad on 127.0.0.1:$MYRIAD_PORT ($THREADS threads, --db-pool-size $POOL per process)"
   "$MYRIAD_BIN" "${MYRIAD_CMD[@]}" >"$TMP/myriad.log" 2>&1 &

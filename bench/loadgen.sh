@@ -115,13 +115,16 @@ start_probe() {  # outfile duration
   (( PROBE_RATE > 0 && n > 0 )) || return 0
   local args=()
   for ((i = 0; i < n; i++)); do args+=(-o /dev/null "$URL"); done
-  ( sleep 1; exec curl -s --rate "$PROBE_RATE/s" --max-time 10 -w '%{time_total}\n' "${args[@]}" ) \
-    >"$outf" 2>/dev/null &
+  # The times go to stderr, which is unbuffered: on stdout (a file, so block-buffered) a probe
+  # cut off at the end of a slow run lost every line it had measured (2 files of 18 empty in
+  # loadgen-20261130-091114). -s keeps curl's own messages off stderr.
+  ( sleep 1; exec curl -s --rate "$PROBE_RATE/s" --max-time 10 -w '%{stderr}%{time_total}\n' \
+      "${args[@]}" ) >/dev/null 2>"$outf" &
   PROBE_PID=$!
 }
 stop_probe() {
   [[ -n $PROBE_PID ]] || return 0
-  # It ends on its own a second before the run; a straggler is cut off.
+  # It ends on its own a second before the run; a straggler is cut off (keeping its lines).
   stop_pid "$PROBE_PID" 2
   PROBE_PID=''
 }

@@ -6,9 +6,10 @@ Reads wrk-cC-rR.txt (wrk --latency output), load-cC-rR.json (myriad-load --laten
 read --json), arrival-cC-rR.json (myriad-load --json, latencies ending at arrival) and
 probe-TOOL-cC-rR.txt (curl's time_total per probe request, in seconds, during that tool's
 run); takes the median over rounds of each figure; prints a Markdown table with the ratios
-and the targets, and each round's req/s ratio (wrk and myriad-load of the same round ran
-back to back, so a slower minute of a shared machine shows up as a spread here) (req/s >= 0.9x wrk's; p50 and p99 within 10% of wrk's), writes
-results.json, and exits 1 when a run is missing. Standard library only.
+and the targets (req/s >= 0.9x wrk's; p50 and p99 within 10% of wrk's) and each round's
+req/s ratio (that round's two runs were back to back, so a slow minute of a shared machine
+shows up there as spread); writes results.json, and exits 1 when a run is missing.
+Standard library only.
 
 The targets compare like with like: wrk's latency ends when wrk reads a response, and so
 does myriad-load's with --latency-end read. Its default (arrival) and the single-connection
@@ -107,7 +108,8 @@ def main() -> int:
         p50 = m["p50"] / w["p50"] if w["p50"] else 0
         p99 = m["p99"] / w["p99"] if w["p99"] else 0
         wrk_by_round = {r["round"]: r["rps"] for r in by["wrk"]}
-        by_round = [r["rps"] / wrk_by_round[r["round"]] for r in sorted(by["load"], key=lambda r: r["round"])
+        by_round = [r["rps"] / wrk_by_round[r["round"]]
+                    for r in sorted(by["load"], key=lambda r: r["round"])
                     if wrk_by_round.get(r["round"])]
         passed = ratio >= 0.9 and 0.9 <= p50 <= 1.1 and 0.9 <= p99 <= 1.1
         lines.append(

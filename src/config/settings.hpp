@@ -71,7 +71,7 @@ struct ServeSettings {
   /// How often the users search index's pending list is flushed into the index, on a
   /// connection of its own (users/search_index.hpp); 0: never (PostgreSQL then flushes it
   /// when it reaches its size limit, inside some update, or in autovacuum).
-  std::chrono::milliseconds search_index_flush{30'000};
+  std::chrono::milliseconds search_index_flush{10'000};
 
   /// Without a URL: an in-process cache and local rate limits only.
   RedisSettings redis;

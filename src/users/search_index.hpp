@@ -21,9 +21,12 @@ std::string_view FlushSearchIndexSql();
 
 struct SearchIndexFlusherOptions {
   /// Time between the end of one flush and the start of the next; 0 turns the flusher off.
-  /// A flush costs a fixed ~120 ms of PostgreSQL CPU plus a little per row: under
-  /// bench/scale, 30 s gave steadier latencies than 10 s, and 3 s much worse.
-  std::chrono::milliseconds interval{30'000};
+  /// A flush costs a fixed ~120 ms of PostgreSQL CPU plus ~0.05 ms per changed row, in one
+  /// burst of one backend: under bench/scale's 5% writes, 30 s of renames took 0.4-0.9 s,
+  /// long enough to stall a 2-core machine running flat out (p99 196 ms in one of three
+  /// runs), and 10 s of them 0.17-0.3 s (p99 23-35 ms in three of three). 3 s was worse
+  /// again: the fixed cost, paid ten times as often.
+  std::chrono::milliseconds interval{10'000};
   /// The longest one flush may run before it is cancelled on the server.
   std::chrono::milliseconds timeout{60'000};
 };
