@@ -395,8 +395,7 @@ class Worker {
   }
 
   std::size_t PickTask(Session& s) {
-    const std::size_t first = run_.scenario.has_on_start ? 1 : 0;
-    if (run_.scenario.tasks.size() <= first + 1) return first;  // one task: no draw
+    if (!run_.scenario.HasChoice()) return run_.scenario.PickTask(0.0);  // no draw needed
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     return run_.scenario.PickTask(uniform(s.rng));
   }

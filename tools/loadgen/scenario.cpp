@@ -734,7 +734,7 @@ std::string SyntaxError(std::string_view text, std::string_view source_name, std
 }  // namespace
 
 std::size_t Scenario::PickTask(double u) const {
-  const std::size_t first = has_on_start ? 1 : 0;
+  const std::size_t first = FirstPickable();
   if (first >= tasks.size()) return first;
   double total = 0;
   for (std::size_t i = first; i < tasks.size(); ++i) total += tasks[i].weight;

@@ -75,6 +75,10 @@ struct Scenario {
 
   /// The task for a uniform draw u in [0, 1), by weight (never the on_start task).
   std::size_t PickTask(double u) const;
+  /// More than one task to pick from; otherwise PickTask's answer needs no draw.
+  bool HasChoice() const { return tasks.size() > FirstPickable() + 1; }
+  /// The first task PickTask may answer (1 when tasks[0] is the on_start task).
+  std::size_t FirstPickable() const { return has_on_start ? 1 : 0; }
 };
 
 /// Parses a scenario from JSON text. `base_dir` resolves relative list files. Errors name

@@ -184,6 +184,7 @@ TEST_F(ScenarioTest, MinimalScenarioDefaults) {
   EXPECT_EQ(s.names.counters, (std::vector<std::string>{""}));
   EXPECT_EQ(s.PickTask(0.0), 0U);
   EXPECT_EQ(s.PickTask(0.999), 0U);
+  EXPECT_FALSE(s.HasChoice()) << "one task: nothing to draw for";
 }
 
 TEST_F(ScenarioTest, SyntaxErrorsNameLineAndColumn) {
@@ -399,6 +400,14 @@ TEST_F(ScenarioTest, ThinkForms) {
             std::string::npos);
 }
 
+TEST_F(ScenarioTest, OneTaskAfterOnStartIsNoChoice) {
+  Scenario s = Parse(R"({"on_start": {"requests": [{"path": "/login"}]}, "tasks": [
+      {"name": "a", "requests": [{"path": "/"}]}]})");
+  EXPECT_FALSE(s.HasChoice()) << "on_start is never picked, so one task is left";
+  EXPECT_EQ(s.PickTask(0.0), 1U);
+  EXPECT_EQ(s.PickTask(0.999), 1U);
+}
+
 TEST_F(ScenarioTest, PickTaskFollowsWeights) {
   Scenario s = Parse(R"({"on_start": {"requests": [{"path": "/login"}]}, "tasks": [
       {"name": "a", "weight": 45, "requests": [{"path": "/"}]},
@@ -407,6 +416,8 @@ TEST_F(ScenarioTest, PickTaskFollowsWeights) {
       {"name": "d", "weight": 19.5, "requests": [{"path": "/"}]}]})");
   ASSERT_TRUE(s.has_on_start);
   EXPECT_EQ(s.tasks[0].name, "on_start");
+  EXPECT_TRUE(s.HasChoice());
+  EXPECT_EQ(s.FirstPickable(), 1U);
   EXPECT_EQ(s.PickTask(0.0), 1U);
   EXPECT_EQ(s.PickTask(0.4499), 1U);
   EXPECT_EQ(s.PickTask(0.4501), 2U);
