@@ -60,8 +60,16 @@ def main() -> int:
     print("\n| task | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|---|---|")
     for t in run["tasks"]:
         tl = t["latency_ms"]
-        print(f"| {t['name']} | {t['requests']:,} | {t['requests_per_second']:,.0f} | {tl['p50']:.2f} "
-              f"| {tl['p95']:.2f} | {tl['p99']:.2f} | {tl['max']:.2f} | {t['errors']['total']} |")
+        # A task with no measured request (the login, done while users were spawned in the
+        # warm-up) has no latencies to show.
+        ms = [f"{tl[k]:.2f}" if t["requests"] else "-" for k in ("p50", "p95", "p99", "max")]
+        print(f"| {t['name']} | {t['requests']:,} | {t['requests_per_second']:,.0f} | "
+              f"{' | '.join(ms)} | {t['errors']['total']} |")
+    idle = [t["name"] for t in run["tasks"] if not t["requests"]]
+    if idle:
+        print(f"\n{', '.join(idle)}: no request in the measured time. In the accounts scenarios the "
+              f"login is the on_start task: each user runs it once, as it is spawned, and all are "
+              f"spawned during the warm-up (bench/login.sh measures logins).")
     summary = {"scale": {k: run.get(k) for k in ("users", "duration_s", "requests", "requests_per_second",
                                                  "latency_end", "latency_ms", "latency_at_read_ms",
                                                  "errors", "slo", "slo_pass")}}

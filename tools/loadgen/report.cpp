@@ -91,14 +91,19 @@ std::string ModeDescription(const RunResult& run) {
 // ---------------------------------------------------------------------------------------
 // Text table.
 
+// A task that ran nothing in the measured time (a scenario's on_start login, done while the
+// users were spawned in the warm-up) has no latencies: "-", not a "0us" that reads as fast.
+std::string Cell(const Histogram& h, std::int64_t us) {
+  return h.Count() == 0 ? std::string("-") : FormatLatency(us);
+}
+
 std::string LatencyRow(std::string_view name, std::size_t name_width, std::int64_t requests,
                        const Histogram& h) {
   std::string row = fmt::format("{:<{}} {:>10}", name, name_width, GroupThousands(requests));
   for (const NamedPercentile& p : kPercentiles) {
-    row += fmt::format(" {:>8}", FormatLatency(h.ValueAtPercentile(p.percentile)));
+    row += fmt::format(" {:>8}", Cell(h, h.ValueAtPercentile(p.percentile)));
   }
-  row +=
-      fmt::format(" {:>8} {:>8}\n", FormatLatency(h.Max()), FormatLatency(std::llround(h.Mean())));
+  row += fmt::format(" {:>8} {:>8}\n", Cell(h, h.Max()), Cell(h, std::llround(h.Mean())));
   return row;
 }
 
@@ -792,12 +797,12 @@ void LatencyTable(std::string& out, const RunResult& run) {
                    "<tr><td>{}{}{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
                    total ? "<b>" : "", Escape(name), total ? "</b>" : "",
                    GroupThousands(c.requests), GroupThousands(c.ok), GroupThousands(c.Errors()),
-                   FormatRps(PerSecond(c.requests, run.duration_s)), FormatLatency(h.Min()));
+                   FormatRps(PerSecond(c.requests, run.duration_s)), Cell(h, h.Min()));
     for (const NamedPercentile& p : kPercentiles) {
-      fmt::format_to(put, "<td>{}</td>", FormatLatency(h.ValueAtPercentile(p.percentile)));
+      fmt::format_to(put, "<td>{}</td>", Cell(h, h.ValueAtPercentile(p.percentile)));
     }
-    fmt::format_to(put, "<td>{}</td><td>{}</td></tr>\n", FormatLatency(h.Max()),
-                   FormatLatency(std::llround(h.Mean())));
+    fmt::format_to(put, "<td>{}</td><td>{}</td></tr>\n", Cell(h, h.Max()),
+                   Cell(h, std::llround(h.Mean())));
   };
   row("all", run.total, run.total.latency, true);
   for (const auto& [name, c] : run.tasks) row(name, c, c.latency, false);

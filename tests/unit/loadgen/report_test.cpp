@@ -273,6 +273,29 @@ TEST(ReportTest, TableShowsTheLatenciesAtReadOnlyWhenTheyDiffer) {
   EXPECT_EQ(FormatHtml(run, {}).find("all, at read"), std::string::npos);
 }
 
+// A task with no request in the measured time (a login done during the warm-up) shows no
+// latencies, rather than 0us for each.
+TEST(ReportTest, ATaskWithNoMeasuredRequestShowsNoLatencies) {
+  RunResult run = MakeRun();
+  run.tasks.emplace(run.tasks.begin(), "login", Counters{});
+  const std::string table = FormatTable(run, {});
+  const auto row = table.find("\nlogin ");
+  ASSERT_NE(row, std::string::npos) << table;
+  const std::string line = table.substr(row + 1, table.find('\n', row + 1) - row - 1);
+  EXPECT_EQ(line.find("us"), std::string::npos) << line;
+  EXPECT_EQ(line.find("ms"), std::string::npos) << line;
+  std::size_t dashes = 0;
+  for (const char ch : line) dashes += ch == '-' ? 1 : 0;
+  EXPECT_EQ(dashes, 7U) << "five percentiles, max and mean: " << line;
+
+  const std::string html = FormatHtml(run, {});
+  const auto cell = html.find("<td>login</td>");
+  ASSERT_NE(cell, std::string::npos);
+  const std::string html_row = html.substr(cell, html.find("</tr>", cell) - cell);
+  EXPECT_EQ(html_row.find("0us"), std::string::npos) << html_row;
+  EXPECT_NE(html_row.find("<td>-</td>"), std::string::npos) << html_row;
+}
+
 TEST(ReportTest, FormatLatencyKeepsThreeDigits) {
   EXPECT_EQ(FormatLatency(0), "0us");
   EXPECT_EQ(FormatLatency(850), "850us");
