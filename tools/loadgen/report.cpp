@@ -395,7 +395,8 @@ struct Chart {
 constexpr double kWidth = 900;
 constexpr double kHeight = 280;
 constexpr double kLeft = 72;
-constexpr double kRight = 16;
+// Room for half of the widest x label centred on the right edge ("99.9999%", about 60 px).
+constexpr double kRight = 40;
 constexpr double kTop = 30;
 constexpr double kBottom = 40;
 
