@@ -277,6 +277,18 @@ std::vector<ObjectiveResult> Evaluate(const std::vector<Objective>& objectives,
       results.push_back(std::move(r));
       continue;
     }
+    // Requests that never got an answer (refused connections) have no latency. If none got
+    // one, a latency objective has nothing to judge: fail it, or "p99<10ms" would pass on
+    // the empty histogram's 0 when the server is down.
+    const bool latency = objective.metric == Metric::kPercentile ||
+                         objective.metric == Metric::kMean || objective.metric == Metric::kMax;
+    if (latency && total.latency.Count() == 0) {
+      r.measured = 0;
+      r.pass = false;
+      r.measured_text = "no responses";
+      results.push_back(std::move(r));
+      continue;
+    }
     switch (objective.metric) {
       case Metric::kPercentile:
         r.measured = static_cast<double>(total.latency.ValueAtPercentile(objective.percentile));

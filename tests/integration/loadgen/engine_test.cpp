@@ -167,6 +167,13 @@ class TestServer {
   Clock::duration stall_to_{};
 };
 
+// A port nobody listens on: take one and close it again.
+std::uint16_t ClosedPort() {
+  asio::io_context io;
+  const asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return probe.local_endpoint().port();
+}
+
 EngineOptions Options(const TestServer& server, const std::string& path, Mode mode) {
   EngineOptions o;
   o.mode = mode;
@@ -310,15 +317,8 @@ TEST(LoadEngineTest, ErrorsAreClassifiedByKindAndStatus) {
     EXPECT_EQ(r.total.ok, 100);  // Connection: close is not an error: reconnect and go on
   }
   {
-    // A port nobody listens on: take one and close it again.
-    std::uint16_t port = 0;
-    {
-      asio::io_context io;
-      asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
-      port = probe.local_endpoint().port();
-    }
     EngineOptions o = Options(server, "/", Mode::kClosed);
-    o.target = ParseTarget("http://127.0.0.1:" + std::to_string(port) + "/").value();
+    o.target = ParseTarget("http://127.0.0.1:" + std::to_string(ClosedPort()) + "/").value();
     o.total_requests = 10;
     const auto r = RunPath(o);
     EXPECT_EQ(Error(r, ErrorKind::kConnect), 10);
@@ -458,6 +458,13 @@ TEST(LoadCommandTest, SloGateExitCodes) {
                                    server.Url("/status/500")};
   testing::ChildProcess failing(argv);
   EXPECT_EQ(failing.Wait(60s).value_or(-1), 1) << failing.output();
+  // A server that is down: every connection refused, no latency measured. A gate of latency
+  // objectives alone must fail, not pass on the empty histogram's zeros.
+  testing::ChildProcess down({MYRIAD_LOAD_BINARY, "-q", "-n", "20", "-c", "2", "--slo",
+                              "p99<10s,mean<10s",
+                              "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/"});
+  EXPECT_EQ(down.Wait(60s).value_or(-1), 1) << down.output();
+  EXPECT_NE(down.output().find("no responses"), std::string::npos) << down.output();
 }
 
 // --latency-end: arrival (the default) reports the latencies at the read beside its own;

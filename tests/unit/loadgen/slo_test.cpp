@@ -247,5 +247,26 @@ TEST(SloTest, ZeroRequestsFailsEveryObjective) {
   for (const ObjectiveResult& r : some) EXPECT_TRUE(r.pass) << r.objective.text;
 }
 
+// Every request failed before an answer (connection refused): there are requests but no
+// latencies. The latency objectives must fail, not pass on the empty histogram's zeros.
+TEST(SloTest, LatencyObjectivesFailWhenNoRequestGotAnAnswer) {
+  RunResult run;
+  run.duration_s = 10;
+  run.total.requests = 500;
+  run.total.errors[static_cast<std::size_t>(ErrorKind::kConnect)] = 500;
+  const auto parsed = ParseSlo("p99<10ms,mean<10ms,max<10ms,errors<=100%,rps>=1");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error();
+  const std::vector<ObjectiveResult> results = Evaluate(*parsed, run);
+  ASSERT_EQ(results.size(), 5U);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(results[i].pass) << results[i].objective.text;
+    EXPECT_EQ(results[i].measured_text, "no responses") << results[i].objective.text;
+  }
+  // The others are judged on the requests themselves.
+  EXPECT_TRUE(results[3].pass);
+  EXPECT_EQ(results[3].measured_text, "100.000%");
+  EXPECT_TRUE(results[4].pass);
+}
+
 }  // namespace
 }  // namespace myriad::load
