@@ -54,15 +54,19 @@ are the "at read" kind (--latency-end read measures only those, one system call 
 --slo without a value means "p90<100ms,p95<200ms,p99<500ms,errors<0.1%"; other objectives:
 p50, p99.9, mean, max (latencies, units us/ms/s/m), errors (% or fraction), rps>=N.
 Exit status: 0 done (and every objective passed), 1 an objective failed, 2 bad arguments or
-scenario, 3 the run could not start or a report could not be written.
+scenario, 3 the run could not start or a report could not be written, 130 / 143 stopped by
+Ctrl-C (SIGINT) / SIGTERM: the table and reports cover the time until then (a second signal
+ends it at once).
 )";
 
-std::atomic<bool> g_interrupted{false};
+// The signal that asked the run to stop (SIGINT, SIGTERM), or 0.
+std::atomic<int> g_interrupted{0};
 
-extern "C" void OnInterrupt(int /*signal*/) {
-  g_interrupted.store(true);
-  // A second Ctrl-C ends the program at once.
+extern "C" void OnInterrupt(int signal) {
+  g_interrupted.store(signal);
+  // A second signal ends the program at once.
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
 
 struct Cli {
@@ -382,11 +386,12 @@ int Main(int argc, char** argv) {
     PrintProgress(p, terminal, users_mode);
   };
   std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
   std::signal(SIGPIPE, SIG_IGN);
 
   RunResult run;
   try {
-    run = Run(options, scenario, progress, [] { return g_interrupted.load(); });
+    run = Run(options, scenario, progress, [] { return g_interrupted.load() != 0; });
   } catch (const std::exception& e) {
     fmt::print(stderr, "myriad-load: {}\n", e.what());
     return kExitRunFailed;
@@ -398,6 +403,8 @@ int Main(int argc, char** argv) {
                   fmt::gmtime(core::WallClockSeconds() -
                               static_cast<std::int64_t>(run.warmup_s + run.duration_s)));
   run.target = cli.scenario_file.empty() ? cli.url : scenario.name + " at " + cli.url;
+  const int interrupted = g_interrupted.load();
+  if (interrupted != 0) run.interrupted_by = interrupted == SIGTERM ? "SIGTERM" : "SIGINT";
 
   const auto results = Evaluate(objectives, run);
   fmt::print("{}", FormatTable(run, results));
@@ -412,6 +419,9 @@ int Main(int argc, char** argv) {
     code = kExitRunFailed;
   }
   if (code != kExitOk) return code;
+  // Stopped early, the run proves nothing either way: say so as a shell does (128 + the
+  // signal), whatever the objectives said of the part that ran.
+  if (interrupted != 0) return 128 + interrupted;
   for (const auto& r : results) {
     if (!r.pass) return kExitSloFailed;
   }

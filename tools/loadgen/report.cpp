@@ -144,6 +144,10 @@ std::string FormatTable(const RunResult& run, const std::vector<ObjectiveResult>
   fmt::format_to(put, "Mode        {}\n", ModeDescription(run));
   fmt::format_to(put, "Duration    {} measured", FormatSeconds(run.duration_s));
   if (run.warmup_s > 0) fmt::format_to(put, " (+{} warm-up)", FormatSeconds(run.warmup_s));
+  if (!run.interrupted_by.empty()) {
+    fmt::format_to(put, ", cut short by {}: the figures cover the time until then",
+                   run.interrupted_by);
+  }
   fmt::format_to(put, "\nRequests    {} ({} ok, {} errors)\n", GroupThousands(total.requests),
                  GroupThousands(total.ok), GroupThousands(total.Errors()));
   fmt::format_to(put, "Throughput  {} req/s\n", FormatRps(run.RequestsPerSecond()));
@@ -200,7 +204,12 @@ std::string FormatTable(const RunResult& run, const std::vector<ObjectiveResult>
       fmt::format_to(put, "{:<{}}  {:>12}  {}\n", r.objective.text, width, r.measured_text,
                      r.pass ? "PASS" : "FAIL");
     }
-    fmt::format_to(put, "SLO {}\n", all ? "PASS" : "FAIL");
+    fmt::format_to(put, "SLO {}", all ? "PASS" : "FAIL");
+    if (!run.interrupted_by.empty()) {
+      fmt::format_to(put, " over the {} that ran (cut short, so not the exit status)",
+                     FormatSeconds(run.duration_s));
+    }
+    out += '\n';
   }
   return out;
 }
@@ -269,6 +278,11 @@ std::string FormatJson(const RunResult& run, const std::vector<ObjectiveResult>&
   doc["latency_at_read_ms"] = LatencyJson(run.latency_at_read);
   doc["errors"] = ErrorsJson(run.total);
   doc["unsent"] = run.unsent;
+  if (run.interrupted_by.empty()) {
+    doc["interrupted_by"] = nullptr;
+  } else {
+    doc["interrupted_by"] = run.interrupted_by;
+  }
 
   boost::json::array tasks;
   for (const auto& [name, c] : run.tasks) {
@@ -773,6 +787,9 @@ void SummaryTable(std::string& out, const RunResult& run) {
   };
   row("Mode", ModeDescription(run));
   row("Measured", FormatSeconds(run.duration_s));
+  if (!run.interrupted_by.empty()) {
+    row("Interrupted", "by " + run.interrupted_by + ", before the planned end");
+  }
   row("Warm-up", FormatSeconds(run.warmup_s));
   row("Requests", GroupThousands(t.requests));
   row("OK", GroupThousands(t.ok));

@@ -78,6 +78,9 @@ struct RunResult {
   /// Open loop: arrivals that were still waiting for a connection when the run ended
   /// (they count as kTimeout errors too).
   std::int64_t unsent = 0;
+  /// "SIGINT" or "SIGTERM" when a signal stopped the run before its end: the figures cover
+  /// the time until then. Empty when it ran as planned.
+  std::string interrupted_by;
 
   double RequestsPerSecond() const;
 };

@@ -24,6 +24,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -32,6 +33,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "loadgen/connection.hpp"
 #include "loadgen/scenario.hpp"
@@ -465,6 +467,44 @@ TEST(LoadCommandTest, SloGateExitCodes) {
                               "http://127.0.0.1:" + std::to_string(ClosedPort()) + "/"});
   EXPECT_EQ(down.Wait(60s).value_or(-1), 1) << down.output();
   EXPECT_NE(down.output().find("no responses"), std::string::npos) << down.output();
+}
+
+// Ctrl-C or SIGTERM stops a run early: it still prints its table and writes its JSON for the
+// time until then, says it was cut short, and exits as a shell reports the signal (130,
+// 143), not 0, even though its objectives passed.
+TEST(LoadCommandTest, ASignalCutsTheRunShortAndSaysSo) {
+  TestServer server;
+  const auto dir = std::filesystem::temp_directory_path() / "myriad-load-signal-test";
+  std::filesystem::create_directories(dir);
+  for (const auto& [signo, name, code] :
+       {std::tuple{SIGINT, "SIGINT", 130}, std::tuple{SIGTERM, "SIGTERM", 143}}) {
+    const auto json = dir / (std::string(name) + ".json");
+    std::filesystem::remove(json);
+    testing::ChildProcess child({MYRIAD_LOAD_BINARY, "-c", "2", "-d", "60s", "--slo", "p99<10s",
+                                 "--json", json.string(), server.Url("/hello")});
+    ASSERT_TRUE(child.WaitForOutput("[   1.0s]", 20s)) << child.output();
+    child.Signal(signo);
+    EXPECT_EQ(child.Wait(20s).value_or(-1), code) << child.output();
+    EXPECT_NE(child.output().find(std::string("cut short by ") + name), std::string::npos)
+        << child.output();
+    EXPECT_NE(child.output().find("SLO PASS"), std::string::npos) << child.output();
+    std::ifstream in(json);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto doc = boost::json::parse(text).as_object();
+    EXPECT_EQ(doc.at("interrupted_by").as_string(), name);
+    EXPECT_GT(doc.at("requests").to_number<std::int64_t>(), 0);
+    EXPECT_LT(doc.at("duration_s").to_number<double>(), 30);
+  }
+  // A run that ends as planned says nothing of the kind.
+  const auto json = dir / "planned.json";
+  testing::ChildProcess child(
+      {MYRIAD_LOAD_BINARY, "-q", "-n", "50", "--json", json.string(), server.Url("/hello")});
+  EXPECT_EQ(child.Wait(60s).value_or(-1), 0) << child.output();
+  EXPECT_EQ(child.output().find("cut short"), std::string::npos) << child.output();
+  std::ifstream in(json);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(boost::json::parse(text).as_object().at("interrupted_by").is_null());
+  std::filesystem::remove_all(dir);
 }
 
 // --latency-end: arrival (the default) reports the latencies at the read beside its own;

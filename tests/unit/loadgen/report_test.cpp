@@ -296,6 +296,20 @@ TEST(ReportTest, ATaskWithNoMeasuredRequestShowsNoLatencies) {
   EXPECT_NE(html_row.find("<td>-</td>"), std::string::npos) << html_row;
 }
 
+TEST(ReportTest, ARunCutShortSaysSoEverywhere) {
+  RunResult run = MakeRun();
+  EXPECT_EQ(FormatTable(run, {}).find("cut short"), std::string::npos);
+  EXPECT_TRUE(boost::json::parse(FormatJson(run, {})).as_object().at("interrupted_by").is_null());
+  run.interrupted_by = "SIGTERM";
+  EXPECT_NE(FormatTable(run, {}).find("cut short by SIGTERM"), std::string::npos);
+  EXPECT_NE(FormatTable(run, MakeSlo(run)).find("SLO FAIL over the 10.0s that ran (cut short"),
+            std::string::npos)
+      << FormatTable(run, MakeSlo(run));
+  EXPECT_EQ(boost::json::parse(FormatJson(run, {})).as_object().at("interrupted_by").as_string(),
+            "SIGTERM");
+  EXPECT_NE(FormatHtml(run, {}).find("<td>Interrupted</td><td>by SIGTERM"), std::string::npos);
+}
+
 TEST(ReportTest, FormatLatencyKeepsThreeDigits) {
   EXPECT_EQ(FormatLatency(0), "0us");
   EXPECT_EQ(FormatLatency(850), "850us");
