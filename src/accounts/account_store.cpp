@@ -39,33 +39,34 @@ const db::Statement kInsertUser{
     "accounts_insert_user",
     "INSERT INTO users (email, name, password_hash, role, status) VALUES ($1, $2, $3, $4, $5) "
     "RETURNING " MYRIAD_ACCOUNTS_USER_COLUMNS,
-    true};
+    db::kWrites};
 // A rehash is invisible in the API representation, so it leaves version (the ETag) alone:
 // bumping it would fail a concurrent editor's If-Match for no visible change.
 const db::Statement kRehash{
     "accounts_rehash",
-    "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id", true};
+    "UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id",
+    db::kWrites};
 const db::Statement kSetPassword{
     "accounts_set_password",
     "UPDATE users SET password_hash = $2, updated_at = now(), version = version + 1 "
     "WHERE id = $1 RETURNING " MYRIAD_ACCOUNTS_USER_COLUMNS,
-    true};
+    db::kWrites};
 // Only while the address is still the one the token was sent to ($2).
 const db::Statement kResetPassword{
     "accounts_reset_password",
     "UPDATE users SET password_hash = $3, updated_at = now(), version = version + 1 "
     "WHERE id = $1 AND email = $2 RETURNING " MYRIAD_ACCOUNTS_USER_COLUMNS,
-    true};
+    db::kWrites};
 const db::Statement kSetEmail{
     "accounts_set_email",
     "UPDATE users SET email = $2, email_verified_at = NULL, updated_at = now(), "
     "version = version + 1 WHERE id = $1 RETURNING " MYRIAD_ACCOUNTS_USER_COLUMNS,
-    true};
+    db::kWrites};
 const db::Statement kMarkVerified{
     "accounts_mark_verified",
     "UPDATE users SET email_verified_at = now(), updated_at = now(), version = version + 1 "
     "WHERE id = $1 AND email = $2 RETURNING " MYRIAD_ACCOUNTS_USER_COLUMNS,
-    true};
+    db::kWrites};
 
 // The first session of a family is its own family: its id is drawn from the identity
 // sequence first so that one INSERT can write it twice.
@@ -76,48 +77,50 @@ const db::Statement kCreateSession{
     "OVERRIDING SYSTEM VALUE SELECT next.id, next.id, $1, decode($2, 'hex'), "
     "now() + $3::bigint * interval '1 second', $4, NULLIF($5, '') FROM next "
     "RETURNING family_id",
-    true};
+    db::kWrites};
 const db::Statement kInsertSessionInFamily{
     "accounts_insert_session_in_family",
     "INSERT INTO sessions (family_id, user_id, token_hash, expires_at, user_agent, ip) "
     "VALUES ($1, $2, decode($3, 'hex'), now() + $4::bigint * interval '1 second', $5, "
     "NULLIF($6, '')) RETURNING id",
-    true};
+    db::kWrites};
 // The row lock makes a second refresh with the same token wait for the first and then see
 // the row it left behind (READ COMMITTED re-reads a locked row after the wait).
 const db::Statement kLockSession{
     "accounts_lock_session",
     "SELECT id, family_id, user_id, rotated_at IS NOT NULL OR revoked_at IS NOT NULL, "
     "expires_at <= now() FROM sessions WHERE token_hash = decode($1, 'hex') FOR UPDATE",
-    true};
+    db::kWrites};
 const db::Statement kSpendSession{
     "accounts_spend_session",
-    "UPDATE sessions SET rotated_at = now(), last_used_at = now() WHERE id = $1", true};
+    "UPDATE sessions SET rotated_at = now(), last_used_at = now() WHERE id = $1", db::kWrites};
 const db::Statement kRevokeFamilyById{
     "accounts_revoke_family_by_id",
-    "UPDATE sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL", true};
+    "UPDATE sessions SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+    db::kWrites};
 const db::Statement kRevokeFamilyByToken{
     "accounts_revoke_family_by_token",
     "UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL AND family_id = "
     "(SELECT family_id FROM sessions WHERE token_hash = decode($1, 'hex') "
     "AND ($2::bigint = 0 OR user_id = $2::bigint))",
-    true};
+    db::kWrites};
 // Live sessions only: spent and expired rows can no longer be refreshed, and leaving them
 // out keeps the count meaningful.
 const db::Statement kRevokeUserSessions{
     "accounts_revoke_user_sessions",
     "UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL "
     "AND rotated_at IS NULL AND family_id <> $2 AND expires_at > now()",
-    true};
+    db::kWrites};
 
 const db::Statement kVoidTokens{
     "accounts_void_tokens",
     "UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND purpose = $2 "
     "AND used_at IS NULL",
-    true};
+    db::kWrites};
 const db::Statement kVoidAllTokens{
     "accounts_void_all_tokens",
-    "UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL", true};
+    "UPDATE account_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL",
+    db::kWrites};
 // The address is read from the row in the same transaction, so the token names the address
 // it is actually sent to.
 const db::Statement kInsertToken{
@@ -125,16 +128,16 @@ const db::Statement kInsertToken{
     "INSERT INTO account_tokens (token_hash, user_id, purpose, email, expires_at) "
     "SELECT decode($1, 'hex'), id, $2, email, now() + $3::bigint * interval '1 second' "
     "FROM users WHERE id = $4",
-    true};
+    db::kWrites};
 const db::Statement kConsumeToken{
     "accounts_consume_token",
     "UPDATE account_tokens SET used_at = now() WHERE token_hash = decode($1, 'hex') "
     "AND purpose = $2 AND used_at IS NULL AND expires_at > now() RETURNING user_id, email",
-    true};
+    db::kWrites};
 
 const db::Statement kInsertOutbox{
     "accounts_insert_outbox",
-    "INSERT INTO outbox (kind, recipient, subject, body) VALUES ($1, $2, $3, $4)", true};
+    "INSERT INTO outbox (kind, recipient, subject, body) VALUES ($1, $2, $3, $4)", db::kWrites};
 const db::Statement kListOutbox{
     "accounts_list_outbox",
     "SELECT id, " MYRIAD_ACCOUNTS_RFC3339("created_at") ", kind, recipient, subject, body, "
@@ -144,7 +147,7 @@ const db::Statement kInsertAudit{
     "INSERT INTO audit_events (actor_id, action, target_id, ip, request_id, detail) "
     "VALUES (NULLIF($1::bigint, 0), $2, NULLIF($3::bigint, 0), NULLIF($4, ''), NULLIF($5, ''), "
     "COALESCE(NULLIF($6, ''), '{}')::jsonb)",
-    true};
+    db::kWrites};
 // Keyset on the primary key, walked backwards: no OFFSET, no index on `at`.
 const db::Statement kListAudit{
     "accounts_list_audit",

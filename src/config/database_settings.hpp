@@ -61,9 +61,8 @@ struct MigrateSettings {
 void AddDatabaseOptions(CLI::App& app, DatabaseSettings& settings);
 
 /// Registers --db-pool-size, --db-max-overflow, --db-write-connections, --db-pool-timeout,
-/// --db-pipeline-depth,
-/// --db-statement-timeout and --db-prepared-statements (on|off), each with its MYRIAD_*
-/// variable.
+/// --db-pipeline-depth, --db-statement-timeout and --db-prepared-statements (on|off), each
+/// with its MYRIAD_* variable.
 void AddPoolOptions(CLI::App& app, PoolSettings& settings);
 
 /// Registers --migrations-dir (MYRIAD_MIGRATIONS_DIR) alone.

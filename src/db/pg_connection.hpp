@@ -32,6 +32,8 @@ struct Statement {
   /// It changes data (and so commits): a pool with write connections runs it there.
   bool writes = false;
 };
+/// Statement{name, sql, kWrites}: reads better than a bare `true`.
+inline constexpr bool kWrites = true;
 
 /// One PostgreSQL connection in libpq pipeline mode, living on one io thread: create it,
 /// query it and destroy it on the thread that runs `executor`'s io_context (the contexts

@@ -33,7 +33,7 @@ const db::Statement kInsert{
     "WITH written AS (INSERT INTO users (email, name, password_hash, role, status) "
     "VALUES ($1, $2, $3, $4, $5) RETURNING " MYRIAD_USER_COLUMNS
     "), " MYRIAD_USER_AUDIT("$6", "$7", "$8", "$9", "$10", "written") "SELECT * FROM written",
-    true};
+    db::kWrites};
 // NULL leaves a column as it is; $7 (an int[] of acceptable versions) is NULL without
 // If-Match or with "If-Match: *".
 const db::Statement kUpdate{
@@ -50,13 +50,13 @@ const db::Statement kUpdate{
     "WHERE sessions.user_id = written.id AND sessions.revoked_at IS NULL "
     "AND ($4 IS NOT NULL OR $6::smallint = 1)), " MYRIAD_USER_AUDIT(
         "$8", "$9", "$10", "$11", "$12", "written") "SELECT * FROM written",
-    true};
+    db::kWrites};
 const db::Statement kDelete{
     "users_delete",
     "WITH written AS (DELETE FROM users WHERE id = $1 AND ($2::int[] IS NULL OR "
     "version = ANY($2::int[])) RETURNING id), " MYRIAD_USER_AUDIT(
         "$3", "$4", "$5", "$6", "$7", "written") "SELECT id FROM written",
-    true};
+    db::kWrites};
 #undef MYRIAD_USER_AUDIT
 // The list and the search window take the page size as a literal, one prepared statement
 // per size (PagedStatements below): with `LIMIT $n` PostgreSQL assumes a parameterised limit

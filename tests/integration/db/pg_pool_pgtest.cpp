@@ -325,7 +325,7 @@ class PgTransactionTest : public PgPoolTest {
 // Without them the same read queues behind it on the one connection and times out.
 TEST_F(PgTransactionTest, AWaitingWriteDoesNotHoldUpReadsWithWriteConnections) {
   Exec("insert into " + table_ + " values (1)");
-  const Statement update{"test_pool_update", "update " + table_ + " set v = v + 1", true};
+  const Statement update{"test_pool_update", "update " + table_ + " set v = v + 1", kWrites};
   const auto blocked_write_then_read = [&](std::size_t write_connections) {
     std::optional<DbResult<PgResult>> read;
     std::optional<DbResult<PgResult>> write;
